@@ -1,0 +1,33 @@
+"""The `linewatch` command. Each domain contributes its own Typer sub-app; this module wires
+them together. Shared conventions live in `linewatch.clitools`."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(help="Linewatch: cyber-physical security operations for manufacturers.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+
+
+def _register() -> None:
+    from linewatch.core.cli import consequence_command, site_app, token_app, user_app
+    from linewatch.demo.cli import demo, migrate, serve
+
+    app.add_typer(site_app, name="site")
+    app.add_typer(user_app, name="user")
+    app.add_typer(token_app, name="token")
+    app.command("consequence")(consequence_command)
+    app.command()(demo)
+    app.command()(serve)
+    app.command()(migrate)
+
+
+_register()
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

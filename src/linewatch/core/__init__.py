@@ -1,0 +1,1 @@
+"""The plant model: the shared kernel every other domain reads."""

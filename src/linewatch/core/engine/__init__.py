@@ -1,0 +1,1 @@
+"""Fast, Django-free engines of the plant model (benchmarked alone in bench/)."""

@@ -1,0 +1,1 @@
+"""Site as code: a whole site in one YAML file, validated, imported idempotently, exported losslessly."""

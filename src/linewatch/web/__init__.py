@@ -1,0 +1,1 @@
+"""The web UI: layout, navigation, pages of the plant model, shared static assets."""

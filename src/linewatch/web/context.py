@@ -1,0 +1,38 @@
+"""Template context shared by every page: navigation allowed by the user's role, who is signed in."""
+
+from __future__ import annotations
+
+from linewatch.core.choices import Role
+from linewatch.core.permissions import Cap, can, capabilities, roles
+
+# (url name, label, capability needed to see it anywhere)
+NAV_ITEMS = (
+    ("home", "Home", Cap.VIEW_SITES),
+    ("sites", "Sites", Cap.VIEW_SITES),
+    ("zones", "Zones & conduits", Cap.VIEW_PLANT),
+    ("assets", "Assets", Cap.VIEW_SITES),
+    ("lines", "Lines", Cap.VIEW_PLANT),
+    ("ownership", "Teams & ownership", Cap.VIEW_PLANT),
+)
+
+# Detail pages highlight the navigation entry of their list.
+SECTION_OF = {"site": "sites", "site_zones": "zones", "asset": "assets", "line": "lines"}
+
+
+def navigation(request) -> dict:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav": []}
+    caps = capabilities(user)
+    match = getattr(request, "resolver_match", None)
+    current = match.url_name if match and match.namespace == "web" else ""
+    current = SECTION_OF.get(current, current)
+    labels = dict(Role.choices)
+    return {
+        "nav": [
+            {"name": f"web:{name}", "label": label, "active": name == current}
+            for name, label, cap in NAV_ITEMS if cap in caps
+        ],
+        "user_roles": [labels.get(r, r) for r in sorted(roles(user))],
+        "show_admin": user.is_staff and can(user, Cap.MANAGE_USERS),
+    }

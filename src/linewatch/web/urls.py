@@ -1,0 +1,24 @@
+"""Web UI routes, in the `web` namespace. Every route but login is behind LoginRequiredMiddleware;
+tests/web/test_roles_pages.py holds the capability each one needs and fails on a route it lacks."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from linewatch.web import views
+
+app_name = "web"
+
+urlpatterns = [
+    path("login/", auth_views.LoginView.as_view(template_name="web/login.html"), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", views.home, name="home"),
+    path("sites/", views.site_list, name="sites"),
+    path("sites/<slug:slug>/", views.site_detail, name="site"),
+    path("zones/", views.zone_index, name="zones"),
+    path("sites/<slug:slug>/zones/", views.site_zones, name="site_zones"),
+    path("assets/", views.asset_list, name="assets"),
+    path("assets/<slug:site>/<slug:name>/", views.asset_detail, name="asset"),
+    path("lines/", views.line_list, name="lines"),
+    path("lines/<slug:site>/<slug:slug>/", views.line_detail, name="line"),
+    path("ownership/", views.ownership, name="ownership"),
+]

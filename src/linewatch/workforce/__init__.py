@@ -1,0 +1,1 @@
+"""The extended workforce: work orders and access authorisations (people live in core)."""

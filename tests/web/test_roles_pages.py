@@ -1,0 +1,166 @@
+"""The role × page matrix: every web route, for every role, answers 200, 403 or 404 exactly as
+the capability table (`ROLE_CAPABILITIES`) and the role's sites say.
+
+`ROUTES` names the capability each route needs. A web route missing from it fails
+`test_every_web_route_is_in_the_table`, so no page ships without a decision on who may see it.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from linewatch.core.choices import ASSET_KIND_DOMAIN, Domain
+from linewatch.core.permissions import ALL_SITE_ROLES, ROLE_CAPABILITIES, Cap
+from tests.conftest import ROLE_USERS
+
+PUBLIC = "public"  # no login needed
+POST_ONLY = "post"  # any signed-in user, by POST
+
+
+# url name -> (capability the page needs anywhere, path parameters as (site, kwargs) cases)
+# An object case names the site it belongs to and, for assets, its kind (guards see only
+# physical-security devices).
+ROUTES: dict[str, tuple[str | Cap, list[dict]]] = {
+    "login": (PUBLIC, [{}]),
+    "logout": (POST_ONLY, [{}]),
+    "home": (Cap.VIEW_SITES, [{}]),
+    "sites": (Cap.VIEW_SITES, [{}]),
+    "site": (Cap.VIEW_SITES, [
+        {"site": "alpha", "kwargs": {"slug": "alpha"}},
+        {"site": "beta", "kwargs": {"slug": "beta"}},
+    ]),
+    "zones": (Cap.VIEW_PLANT, [{}]),
+    "site_zones": (Cap.VIEW_PLANT, [
+        {"site": "alpha", "kwargs": {"slug": "alpha"}},
+        {"site": "beta", "kwargs": {"slug": "beta"}},
+    ]),
+    "assets": (Cap.VIEW_SITES, [{}]),
+    "asset": (Cap.VIEW_SITES, [
+        {"site": "alpha", "kind": "plc", "kwargs": {"site": "alpha", "name": "plc-line1"}},
+        {"site": "alpha", "kind": "camera", "kwargs": {"site": "alpha", "name": "cam-1"}},
+        {"site": "beta", "kind": "camera", "kwargs": {"site": "beta", "name": "cam-gate"}},
+        {"site": "beta", "kind": "server", "kwargs": {"site": "beta", "name": "wms-1"}},
+    ]),
+    "lines": (Cap.VIEW_PLANT, [{}]),
+    "line": (Cap.VIEW_PLANT, [
+        {"site": "alpha", "kwargs": {"site": "alpha", "slug": "line-1"}},
+        {"site": "beta", "kwargs": {"site": "beta", "slug": "dispatch"}},
+    ]),
+    "ownership": (Cap.VIEW_PLANT, [{}]),
+}
+
+
+def web_routes() -> dict[str, list[str]]:
+    """Every named route of the `web` namespace, with its path parameters."""
+    _, resolver = get_resolver().namespace_dict["web"]
+    found: dict[str, list[str]] = {}
+
+    def walk(patterns):
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                walk(p.url_patterns)
+            elif isinstance(p, URLPattern):
+                assert p.name, f"web route {p.pattern} has no name"
+                found[p.name] = sorted(p.pattern.converters)
+
+    walk(resolver.url_patterns)
+    return found
+
+
+def test_every_web_route_is_in_the_table():
+    routes = web_routes()
+    missing = set(routes) - set(ROUTES)
+    assert not missing, f"add these web routes to ROUTES with the capability they need: {sorted(missing)}"
+    assert not set(ROUTES) - set(routes), "ROUTES names routes that no longer exist"
+    for name, params in routes.items():
+        for case in ROUTES[name][1]:
+            assert sorted(case.get("kwargs", {})) == params, f"{name}: fill parameters {params}"
+
+
+def sees_site(username: str, site: str) -> bool:
+    role, sites, all_sites = ROLE_USERS[username]
+    return all_sites or role in ALL_SITE_ROLES or site in sites
+
+
+def expected_status(username: str, cap: Cap, case: dict) -> int:
+    caps = ROLE_CAPABILITIES[ROLE_USERS[username][0]]
+    if cap not in caps:
+        return 403
+    if "site" not in case:
+        return 200
+    # an object is found only at sites the role sees; a non-physical asset needs VIEW_PLANT there
+    needed = cap
+    if "kind" in case and ASSET_KIND_DOMAIN[case["kind"]] != Domain.PHYSICAL:
+        needed = Cap.VIEW_PLANT
+    if needed not in caps or not sees_site(username, case["site"]):
+        return 404
+    return 200
+
+
+def matrix():
+    for name, (cap, cases) in ROUTES.items():
+        for case in cases:
+            label = "-".join(str(v) for v in case.get("kwargs", {}).values()) or "list"
+            for username in ROLE_USERS:
+                yield pytest.param(name, cap, case, username, id=f"{name}[{label}]-{username}")
+
+
+@pytest.mark.parametrize(("name", "cap", "case", "username"), list(matrix()))
+def test_role_page_matrix(client, role_users, name, cap, case, username):
+    url = reverse(f"web:{name}", kwargs=case.get("kwargs", {}))
+    client.force_login(role_users[username])
+    if cap == PUBLIC:
+        assert client.get(url).status_code == 200
+        return
+    if cap == POST_ONLY:
+        assert client.get(url).status_code == 405
+        response = client.post(url)
+        assert response.status_code == 302 and client.get(reverse("web:home")).status_code == 302
+        return
+    response = client.get(url)
+    assert response.status_code == expected_status(username, cap, case), (
+        f"{username} ({ROLE_USERS[username][0]}) on {url}")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", sorted(ROUTES))
+def test_anonymous_users_are_sent_to_login(client, name, alpha_beta):
+    cap, cases = ROUTES[name]
+    url = reverse(f"web:{name}", kwargs=cases[0].get("kwargs", {}))
+    response = client.post(url) if cap == POST_ONLY else client.get(url)
+    if cap == PUBLIC:
+        assert response.status_code == 200
+    elif cap == POST_ONLY:
+        assert response.status_code == 302  # logging out while logged out just lands on the login page
+    else:
+        assert response.status_code == 302 and response["Location"].startswith("/login/?next=")
+
+
+def test_a_user_without_any_role_gets_403_everywhere(client, role_users):
+    from django.contrib.auth import get_user_model
+
+    nobody = get_user_model().objects.create_user("nobody", password="x" * 16)
+    client.force_login(nobody)
+    for name, (cap, cases) in ROUTES.items():
+        if cap in (PUBLIC, POST_ONLY):
+            continue
+        for case in cases:
+            url = reverse(f"web:{name}", kwargs=case.get("kwargs", {}))
+            assert client.get(url).status_code == 403, url
+
+
+def test_navigation_links_only_to_pages_the_role_may_open(client, role_users):
+    import re
+
+    for username in ROLE_USERS:
+        client.force_login(role_users[username])
+        page = client.get(reverse("web:home")).content.decode()
+        nav = page[page.index('<nav class="mainnav"'): page.index("</nav>")]
+        links = re.findall(r'href="([^"]+)"', nav)
+        caps = ROLE_CAPABILITIES[ROLE_USERS[username][0]]
+        expected = {reverse(f"web:{n}") for n, (cap, cases) in ROUTES.items()
+                    if cases == [{}] and isinstance(cap, Cap) and cap in caps}
+        assert set(links) == expected, username
+        for link in links:
+            assert client.get(link).status_code == 200, (username, link)
