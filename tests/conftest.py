@@ -30,6 +30,7 @@ ROLE_USERS = {
     "engineer": ("ot_engineer", ["alpha"], False),
     "auditor": ("auditor", [], True),
     "guard": ("guard", ["alpha"], False),
+    "sensor": ("sensor", ["alpha"], False),
 }
 
 

@@ -12,6 +12,7 @@ app = typer.Typer(help="Linewatch: cyber-physical security operations for manufa
 def _register() -> None:
     from linewatch.core.cli import consequence_command, site_app, token_app, user_app
     from linewatch.demo.cli import demo, migrate, serve
+    from linewatch.events.cli import ingest, sources_command
 
     app.add_typer(site_app, name="site")
     app.add_typer(user_app, name="user")
@@ -20,6 +21,8 @@ def _register() -> None:
     app.command()(demo)
     app.command()(serve)
     app.command()(migrate)
+    app.command()(ingest)
+    app.command("sources")(sources_command)
 
 
 _register()

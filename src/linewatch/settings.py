@@ -23,6 +23,7 @@ INSTALLED_APPS = [
     "ninja",  # serves the API docs' scripts from the package, not a CDN
     "linewatch.core",
     "linewatch.workforce",
+    "linewatch.events",
     "linewatch.web",
 ]
 

@@ -44,6 +44,7 @@ ENDPOINTS: dict[tuple[str, str], Endpoint] = {
     ("GET", "/api/v1/audit"): Endpoint(Cap.VIEW_AUDIT, False),
     ("GET", "/api/v1/sites/{slug}/export"): Endpoint(Cap.EXPORT, True),
     ("POST", "/api/v1/sites/import"): Endpoint(Cap.EDIT_PLANT, True, denied_elsewhere=403),
+    ("POST", "/api/v1/events"): Endpoint(Cap.INGEST_EVENTS, True, denied_elsewhere=403),
 }
 
 
@@ -65,6 +66,9 @@ def request_for(client, method: str, path: str, site: str, token: str):
         url += f"?asset={site}/{camera.name}"
     if method == "PATCH":
         return client.patch(url, {"description": "checked"}, content_type="application/json", **headers)
+    if method == "POST" and path.endswith("/events"):
+        line = '{"class_uid": 4001, "time": 1764000000000, "source": "test", "attrs": {"src_endpoint.ip": "10.1.4.9"}}'
+        return client.post(f"{url}?site={site}", line, content_type="application/x-ndjson", **headers)
     if method == "POST":
         from linewatch.core.sitefile.exporter import export_text
 

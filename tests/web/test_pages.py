@@ -381,3 +381,20 @@ def test_static_css_is_served(client, role_users):
     assert response.status_code == 200
     body = b"".join(response.streaming_content) if response.streaming else response.content
     assert b".status-stopped" in body and b"http" not in body.replace(b"http://www.w3.org", b"")
+
+
+def test_ownership_rules_as_a_raci_matrix(as_user):
+    response = as_user("admin").get(reverse("web:ownership"), {"site": "alpha"})
+    rules = section(response, "rules")
+    assert "whole site every asset · alpha-it · ·" in rules  # accountable site-wide
+    assert "asset kind Camera alpha-it alpha-sec" in rules  # responsible, accountable
+    assert "asset door-ctl-1 · alpha-ot , alpha-sec" in rules
+    page = response.content.decode()
+    assert page.count('class="cell-warn"') == 1  # door-ctl-1's two accountable teams
+
+
+def test_home_lists_costliest_lines_and_gaps(as_user):
+    body = text(as_user("analyst").get("/"))
+    assert "Costliest lines to lose" in body and "Line 1 filling alpha" in body
+    assert "Ownership gaps, costliest first" in body and "door-ctl-1 alpha Conflicting owners" in body
+    assert "51,000 EUR/h" in body  # the total at risk: 42,000 + 9,000

@@ -230,43 +230,23 @@ def list_conduits(request, site: str | None = None):
 
 
 def _asset_scope(request):
-    """Guards see the physical-security devices of their sites; plant viewers see every asset."""
-    user = request.auth
-    plant_sites = visible_sites(user, Cap.VIEW_PLANT)
-    if not can(user, Cap.VIEW_SITES):
+    if not can(request.auth, Cap.VIEW_SITES):
         raise forbid()
-    from linewatch.core.choices import ASSET_KIND_DOMAIN, Domain
-
-    physical = [k for k, d in ASSET_KIND_DOMAIN.items() if d == Domain.PHYSICAL]
-    return Asset.objects.filter(
-        Q(site__in=plant_sites) | Q(site__in=visible_sites(user, Cap.VIEW_SITES), kind__in=physical)
-    ).select_related("site", "zone", "area")
+    return services.asset_scope(request.auth)
 
 
 class AssetFilter(Schema):
-    site: str | None = None
-    kind: str | None = None
-    zone: str | None = None
-    criticality: str | None = None
-    q: str | None = Field(None, description="Name, vendor, model, serial, IP or MAC contains")
+    site: str = ""
+    kind: str = ""
+    domain: str = Field("", description="it, ot or physical")
+    zone: str = ""
+    criticality: str = ""
+    q: str = Field("", description="Name, vendor, model, serial, IP (prefix) or MAC contains")
 
 
 @router.get("/assets", response=list[AssetOut])
 def list_assets(request, filters: Query[AssetFilter], limit: int = 500, offset: int = 0):
-    assets = _asset_scope(request).prefetch_related("interfaces")
-    for key in ("kind", "criticality"):
-        if value := getattr(filters, key):
-            assets = assets.filter(**{key: value})
-    if filters.site:
-        assets = assets.filter(site__slug=filters.site)
-    if filters.zone:
-        assets = assets.filter(zone__slug=filters.zone)
-    if filters.q:
-        q = filters.q
-        assets = assets.filter(
-            Q(name__icontains=q) | Q(vendor__icontains=q) | Q(model__icontains=q) | Q(serial__icontains=q)
-            | Q(interfaces__ip__startswith=q) | Q(interfaces__mac__icontains=q.lower())
-        ).distinct()
+    assets = services.filter_assets(_asset_scope(request), **filters.dict()).prefetch_related("interfaces")
     return assets.order_by("site__slug", "name")[offset: offset + min(limit, 5000)]
 
 

@@ -199,6 +199,7 @@ class Role(models.TextChoices):
     OT_ENGINEER = "ot_engineer", "OT engineer"
     AUDITOR = "auditor", "Auditor (read-only)"
     GUARD = "guard", "Guard"
+    SENSOR = "sensor", "Sensor / forwarder (machine)"
 
 
 class AuditAction(models.TextChoices):

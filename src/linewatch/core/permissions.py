@@ -26,6 +26,7 @@ class Cap(StrEnum):
     VIEW_AUDIT = "view_audit"
     EXPORT = "export"  # export site files
     MANAGE_USERS = "manage_users"  # users, roles, tokens, Django admin
+    INGEST_EVENTS = "ingest_events"  # send events (sensors, forwarders)
 
 
 ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
@@ -40,6 +41,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
     Role.OT_ENGINEER: frozenset({Cap.VIEW_SITES, Cap.VIEW_PLANT, Cap.EDIT_PLANT, Cap.EXPORT}),
     Role.AUDITOR: frozenset({Cap.VIEW_SITES, Cap.VIEW_PLANT, Cap.VIEW_PEOPLE, Cap.VIEW_AUDIT, Cap.EXPORT}),
     Role.GUARD: frozenset({Cap.VIEW_SITES}),
+    Role.SENSOR: frozenset({Cap.INGEST_EVENTS}),
 }
 
 # Roles that see every site whatever their assignment says.

@@ -11,10 +11,57 @@ from dataclasses import dataclass, field
 
 from django.db.models import Max, Q, QuerySet
 
-from linewatch.core.choices import ASSET_KIND_DOMAIN, OWNERSHIP_PRECEDENCE, RaciRole
+from linewatch.core.choices import ASSET_KIND_DOMAIN, OWNERSHIP_PRECEDENCE, Domain, RaciRole
 from linewatch.core.engine.consequence import AssetSpec, Consequence, Group, LineSpec, PlantGraph
 from linewatch.core.models import Asset, AuditEntry, Dependency, Line, Ownership, Site, Team
+from linewatch.core.permissions import Cap, visible_sites
 from linewatch.errors import InputError
+
+# ---------------------------------------------------------------- asset scope and filters
+
+PHYSICAL_KINDS: tuple[str, ...] = tuple(k for k, d in ASSET_KIND_DOMAIN.items() if d == Domain.PHYSICAL)
+
+
+def kinds_of_domain(domain: str) -> list[str]:
+    return [k for k, d in ASSET_KIND_DOMAIN.items() if d == domain]
+
+
+# ---------------------------------------------------------------- assets
+
+
+def asset_scope(user) -> QuerySet[Asset]:
+    """The assets the user may see: every asset where they hold VIEW_PLANT, and the
+    physical-security devices where they only hold VIEW_SITES (guards)."""
+    return Asset.objects.filter(
+        Q(site__in=visible_sites(user, Cap.VIEW_PLANT))
+        | Q(site__in=visible_sites(user, Cap.VIEW_SITES), kind__in=PHYSICAL_KINDS)
+    ).select_related("site", "zone", "area")
+
+
+def filter_assets(
+    assets: QuerySet[Asset], *, site: str = "", kind: str = "", domain: str = "", zone: str = "",
+    criticality: str = "", q: str = "",
+) -> QuerySet[Asset]:
+    """Narrow an asset query by the list filters; `q` matches name, vendor, model, serial,
+    IP address (prefix) or MAC address (any part, case-insensitive)."""
+    if site:
+        assets = assets.filter(site__slug=site)
+    if kind:
+        assets = assets.filter(kind=kind)
+    if domain:
+        assets = assets.filter(kind__in=kinds_of_domain(domain))
+    if zone:
+        assets = assets.filter(zone__slug=zone)
+    if criticality:
+        assets = assets.filter(criticality=criticality)
+    if q := q.strip():
+        matching = Asset.objects.filter(
+            Q(name__icontains=q) | Q(vendor__icontains=q) | Q(model__icontains=q) | Q(serial__icontains=q)
+            | Q(interfaces__ip__startswith=q) | Q(interfaces__mac__icontains=q.lower())
+        ).values("pk")
+        assets = assets.filter(pk__in=matching)
+    return assets
+
 
 # ---------------------------------------------------------------- consequence
 

@@ -129,8 +129,8 @@ def layout(zones: list[Zone], conduits: list[Conduit]) -> Diagram:
     for index, conduit, a, b, sides in plans:
         x1, y1 = port(a, sides[0], index)
         x2, y2 = port(b, sides[1], index)
-        if sides == ("top", "top"):  # an arc over the band
-            c1y = c2y = y1 - 30
+        if sides == ("top", "top"):  # an arc over the band, higher the farther it goes
+            c1y = c2y = y1 - min(64, 18 + abs(x2 - x1) // 10)
             y2 -= 3
         else:
             c1y = c2y = (y1 + y2) // 2
