@@ -41,3 +41,258 @@ def from_epoch(value: Any) -> int:
     """Epoch seconds (float or str, as Zeek writes them) or milliseconds to epoch milliseconds."""
     number = float(value)
     return int(number if number > 1e11 else number * 1000)
+
+
+# --- Tabular and vendor-export helpers (physical-security, VPN, telemetry sources) ---------------
+
+_EMPTY = frozenset({"", "-", "n/a", "na", "null", "none", "(none)"})
+
+
+def clean(value: Any) -> Any:
+    """A field's value, or None when it is empty or a placeholder (`-`, `N/A`, `null`); strings are stripped."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = value.strip()
+        return None if value.lower() in _EMPTY else value
+    return value
+
+
+def norm_key(name: str) -> str:
+    """A column name reduced to lowercase letters and digits: `Event Time`, `event_time` and `EventTime` agree."""
+    return "".join(ch for ch in name.lower() if ch.isalnum())
+
+
+def dotted(obj: Any, path: str) -> Any:
+    """`a.b.c` looked up in nested dicts (None when absent); a key that itself contains dots wins."""
+    if isinstance(obj, dict) and path in obj:
+        return obj[path]
+    for part in path.split("."):
+        if not isinstance(obj, dict) or part not in obj:
+            return None
+        obj = obj[part]
+    return obj
+
+
+def flatten(obj: Any, prefix: str = "", sep: str = ".") -> dict[str, Any]:
+    """Nested dicts to one level (`{"a": {"b": 1}}` → `{"a.b": 1}`); lists and primitives are kept as they are."""
+    out: dict[str, Any] = {}
+    if not isinstance(obj, dict):
+        return {prefix: obj} if prefix else {}
+    for key, value in obj.items():
+        name = f"{prefix}{sep}{key}" if prefix else str(key)
+        if isinstance(value, dict) and value:
+            out.update(flatten(value, name, sep))
+        else:
+            out[name] = value
+    return out
+
+
+def pick_fields(row: dict[str, Any], aliases: dict[str, tuple[str, ...]],
+                mapping: dict[str, str] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split a record into (known fields, the rest).
+
+    `aliases` maps each canonical field to the column names it may have (compared by `norm_key`,
+    dotted paths allowed for nested JSON); `mapping` (from `Context.options["mapping"]`) names the
+    column explicitly and wins. Values are `clean`ed; the columns no field claimed are returned
+    untouched so the caller can keep them in `unmapped`.
+    """
+    flat = flatten(row)
+    by_norm = {norm_key(key): key for key in flat}
+    used: set[str] = set()
+    fields: dict[str, Any] = {}
+    for field, names in aliases.items():
+        candidates = (mapping[field],) if mapping and field in mapping else names
+        for name in candidates:
+            key = name if name in flat else by_norm.get(norm_key(name))
+            if key is not None:
+                used.add(key)
+                fields[field] = clean(flat[key])
+                break
+    rest = {key: value for key, value in flat.items() if key not in used}
+    return fields, rest
+
+
+_TIME_FORMATS = (
+    "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %I:%M %p", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M",
+    "%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M:%S", "%d.%m.%Y %H:%M:%S", "%d-%b-%Y %H:%M:%S",
+    "%b %d %Y %H:%M:%S", "%a %b %d %H:%M:%S %Y", "%Y%m%dT%H%M%S",
+)
+_DAYFIRST_FORMATS = ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M")
+
+
+def parse_time(value: Any, tz: str | dt.tzinfo | None = None, dayfirst: bool = False) -> int:
+    """A timestamp as vendor exports write it, to epoch milliseconds.
+
+    Accepts epoch seconds or milliseconds (numbers or digit strings), ISO 8601, and the usual
+    report formats (`3/14/2025 7:02:11 AM`, `2025-03-14 07:02:11`, `14.03.2025 07:02:11`…;
+    `dayfirst` reads `14/03/2025`). A time without an offset is taken in `tz` (an IANA name such
+    as `Europe/Berlin`, from the source's `timezone` option), UTC when none is given.
+    """
+    if isinstance(value, bool) or value is None:
+        raise ValueError(f"not a time: {value!r}")
+    if isinstance(value, int | float):
+        return from_epoch(value)
+    text = str(value).strip()
+    if text.replace(".", "", 1).isdigit() and len(text) >= 9:
+        return from_epoch(text)
+    zone = _zone(tz)
+    iso = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
+    if len(iso) > 5 and iso[-5] in "+-" and iso[-4:].isdigit() and iso[-3] != ":" and ("T" in iso or " " in iso):
+        iso = iso[:-2] + ":" + iso[-2:]
+    parsed: dt.datetime | None = None
+    try:
+        parsed = dt.datetime.fromisoformat(iso)
+    except ValueError:
+        formats = (_DAYFIRST_FORMATS + _TIME_FORMATS) if dayfirst else _TIME_FORMATS
+        for fmt in formats:
+            try:
+                parsed = dt.datetime.strptime(text, fmt)
+                break
+            except ValueError:
+                continue
+    if parsed is None:
+        raise ValueError(f"not a recognised time: {text!r}")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=zone)
+    return epoch_ms(parsed)
+
+
+def _zone(tz: str | dt.tzinfo | None) -> dt.tzinfo:
+    if tz is None or tz == "":
+        return dt.UTC
+    if isinstance(tz, dt.tzinfo):
+        return tz
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(str(tz))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {tz!r} (use an IANA name such as Europe/Berlin)") from None
+
+
+def table_records(stream: Any, context: Any) -> Any:
+    """Frame JSON lines, a JSON array or a CSV file with a header row into records of dicts.
+
+    The first non-blank line decides: `{` → one JSON object per line (`line N`), `[` → the whole
+    input is one JSON array (`item N`), anything else → CSV whose first row names the columns
+    (delimiter `,` `;` tab or `|`, guessed from the header unless `options["delimiter"]` is set;
+    `line N` is the row's first physical line). A line that is not valid JSON is passed on as
+    text, so `parse` reports it at its place (`undecodable(record.data)` says why); a CSV row with
+    more cells than the header keeps the surplus under the key `_extra`, one with fewer has None
+    for the missing columns. Blank lines and a UTF-8 byte-order mark are skipped. The CSV header
+    is left in `context.state["columns"]`.
+    """
+    import csv
+
+    from linewatch.events.sources import Record
+
+    lines = _text_lines(stream)
+    first_number, first_line = 0, ""
+    for number, line in lines:
+        if line.strip():
+            first_number, first_line = number, line
+            break
+    if not first_line:
+        return
+    head = first_line.lstrip()
+    if head.startswith("["):
+        body = first_line + "".join(line for _, line in lines)
+        try:
+            items = decode_json(body)
+        except ValueError as exc:
+            yield Record(f"line {first_number}", _Undecodable(body[:200], str(exc)))
+            return
+        for index, item in enumerate(items if isinstance(items, list) else [items], 1):
+            yield Record(f"item {index}", item if isinstance(item, dict) else _Undecodable(str(item), "not an object"))
+        return
+    if head.startswith("{"):
+        for number, line in _chain_lines(first_number, first_line, lines):
+            if not line.strip():
+                continue
+            try:
+                data = decode_json(line)
+            except ValueError as exc:
+                yield Record(f"line {number}", _Undecodable(line.rstrip("\r\n"), str(exc)))
+                continue
+            yield Record(f"line {number}", data if isinstance(data, dict) else _Undecodable(line, "not a JSON object"))
+        return
+    delimiter = context.options.get("delimiter") if context is not None else None
+    if not delimiter:
+        counts = {d: first_line.count(d) for d in (",", ";", "\t", "|")}
+        delimiter = max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
+    feed = _RowFeed(_chain_lines(first_number, first_line, lines))
+    reader = csv.reader(feed, delimiter=delimiter, skipinitialspace=True)
+    header = [h.strip() for h in next(reader)]
+    if context is not None:
+        context.state["columns"] = header
+    while True:
+        feed.start = None
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield Record(f"line {feed.start or feed.number}", _Undecodable("", f"bad CSV: {exc}"))
+            return
+        if not any(cell.strip() for cell in row):
+            continue
+        data: dict[str, Any] = {}
+        for index, column in enumerate(header):
+            data[column] = row[index] if index < len(row) else None
+        if len(row) > len(header):
+            data["_extra"] = row[len(header):]
+        yield Record(f"line {feed.start}", data)
+
+
+class _Undecodable(str):
+    """A record `table_records` could not decode: the text, with why, for the parser to report."""
+
+    why: str
+
+    def __new__(cls, text: str, why: str) -> _Undecodable:
+        obj = super().__new__(cls, text)
+        obj.why = why
+        return obj
+
+
+def undecodable(data: Any) -> str | None:
+    """Why a framed record could not be decoded (None when it could)."""
+    if isinstance(data, _Undecodable):
+        return data.why
+    if isinstance(data, str):
+        return "not a JSON object"
+    return None
+
+
+def _text_lines(stream: Any) -> Any:
+    """Numbered text lines of a byte stream (UTF-8, invalid bytes replaced, a leading BOM dropped)."""
+    for number, raw in enumerate(stream, 1):
+        line = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+        if number == 1:
+            line = line.lstrip("\ufeff")
+        yield number, line
+
+
+def _chain_lines(first_number: int, first: str, rest: Any) -> Any:
+    yield first_number, first
+    yield from rest
+
+
+class _RowFeed:
+    """Feeds csv.reader with numbered lines, remembering where the current row started."""
+
+    def __init__(self, numbered: Any) -> None:
+        self._numbered = iter(numbered)
+        self.number = 0
+        self.start: int | None = None
+
+    def __iter__(self) -> _RowFeed:
+        return self
+
+    def __next__(self) -> str:
+        number, line = next(self._numbered)
+        self.number = number
+        if self.start is None and line.strip():
+            self.start = number
+        return line
