@@ -24,6 +24,7 @@ INSTALLED_APPS = [
     "linewatch.core",
     "linewatch.workforce",
     "linewatch.events",
+    "linewatch.detect",
     "linewatch.web",
 ]
 

@@ -8,12 +8,13 @@ import threading
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db.models import Max, Q, QuerySet
 
 from linewatch.core.choices import ASSET_KIND_DOMAIN, OWNERSHIP_PRECEDENCE, Domain, RaciRole
 from linewatch.core.engine.consequence import AssetSpec, Consequence, Group, LineSpec, PlantGraph
-from linewatch.core.models import Asset, AuditEntry, Dependency, Line, Ownership, Site, Team
+from linewatch.core.models import Asset, AuditEntry, Dependency, Interface, Line, Ownership, Site, Team
 from linewatch.core.permissions import Cap, visible_sites
 from linewatch.errors import InputError
 
@@ -67,7 +68,7 @@ def filter_assets(
 
 
 _graph_lock = threading.Lock()
-_graph_cache: dict[str, tuple[int | None, PlantGraph]] = {}
+_graph_cache: dict[str, tuple[int | None, Any]] = {}
 
 
 def _model_version() -> int | None:
@@ -111,6 +112,72 @@ def plant_graph() -> PlantGraph:
     with _graph_lock:
         _graph_cache["graph"] = (version, graph)
     return graph
+
+
+@dataclass(frozen=True, slots=True)
+class AssetRef:
+    """What enrichment needs of an asset, without a database round trip per event."""
+
+    id: int
+    name: str
+    site: str
+    kind: str
+    zone: str
+    criticality: str
+    purdue_level: str = ""
+    area: str = ""
+
+    @property
+    def domain(self) -> str:
+        return ASSET_KIND_DOMAIN[self.kind]
+
+
+class AssetIndex:
+    """Assets by IP address, MAC and name, for enriching events at stream speed."""
+
+    def __init__(self) -> None:
+        self.by_ip: dict[str, AssetRef] = {}
+        self.by_mac: dict[str, AssetRef] = {}
+        self.by_name: dict[str, list[AssetRef]] = {}
+        refs = {
+            a["id"]: AssetRef(a["id"], a["name"], a["site__slug"], a["kind"], a["zone__slug"] or "", a["criticality"],
+                              a["zone__purdue_level"] or "", a["area__slug"] or "")
+            for a in Asset.objects.values("id", "name", "site__slug", "kind", "zone__slug", "criticality",
+                                          "zone__purdue_level", "area__slug")
+        }
+        for ref in refs.values():
+            self.by_name.setdefault(ref.name.lower(), []).append(ref)
+        for asset_id, ip, mac in Interface.objects.values_list("asset_id", "ip", "mac"):
+            if ip:
+                self.by_ip.setdefault(ip, refs[asset_id])
+            if mac:
+                self.by_mac.setdefault(mac, refs[asset_id])
+
+    def lookup(self, value: str, site: str = "") -> AssetRef | None:
+        """An asset by IP, MAC or (site-unique) host name."""
+        if not value:
+            return None
+        value = str(value)
+        found = self.by_ip.get(value) or self.by_mac.get(value.lower().replace("-", ":"))
+        if found:
+            return found
+        named = self.by_name.get(value.lower().split(".")[0], [])
+        if site:
+            named = [r for r in named if r.site == site]
+        return named[0] if len(named) == 1 else None
+
+
+def asset_index() -> AssetIndex:
+    """The index of the current model, rebuilt only when the model has changed."""
+    version = _model_version()
+    with _graph_lock:
+        cached = _graph_cache.get("assets")
+        if cached and cached[0] == version:
+            return cached[1]
+    index = AssetIndex()
+    with _graph_lock:
+        _graph_cache["assets"] = (version, index)
+    return index
 
 
 def find_assets(refs: Iterable[str], sites: QuerySet[Site] | None = None) -> list[Asset]:

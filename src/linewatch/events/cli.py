@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import typer
@@ -90,3 +91,58 @@ def sources_command(as_json: bool = JSON) -> None:
         out.print(table)
 
     emit(as_json, rows, human)
+
+
+listen_app = typer.Typer(help="Network listeners that feed events in.", no_args_is_help=True)
+
+
+@listen_app.command("syslog")
+@handles_input_errors
+def listen_syslog(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    udp: int = typer.Option(None, help="UDP port (e.g. 514 or 5514)."),
+    tcp: int = typer.Option(None, help="TCP port, newline or octet-counted framing."),
+    tls: int = typer.Option(None, help="TLS port (RFC 5425); needs --cert and --key."),
+    cert: Path = typer.Option(None, help="PEM certificate for TLS."),
+    key: Path = typer.Option(None, help="PEM private key for TLS."),
+    site: str = typer.Option("", help="Site slug of the senders."),
+    source: str = typer.Option("syslog", help="Parser: syslog, syslog5424, syslog3164, cef, leef."),
+) -> None:
+    """Receive syslog and store it as normalized events until Ctrl-C."""
+    setup_django()
+    import asyncio
+
+    from linewatch.errors import InputError
+    from linewatch.events.listeners.syslog import SyslogListener
+
+    if udp is None and tcp is None and tls is None:
+        raise InputError("listen syslog", "", "give at least one of --udp, --tcp, --tls")
+    if tls is not None and not (cert and key):
+        raise InputError("listen syslog", "--tls", "TLS needs --cert and --key")
+    listener = SyslogListener(site=site, source=source)
+    err.print(f"listening for syslog on {host} (udp {udp}, tcp {tcp}, tls {tls}); Ctrl-C stops")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(listener.serve(host, udp, tcp, tls, str(cert) if cert else None, str(key) if key else None))
+    err.print(f"stored {listener.batcher.stored} events ({listener.batcher.duplicates} duplicates)")
+
+
+@listen_app.command("mqtt")
+@handles_input_errors
+def listen_mqtt(
+    broker: str = typer.Option("127.0.0.1:1883", help="host:port of the MQTT broker."),
+    topic: list[str] = typer.Option(["#"], help="Topic filter (repeatable)."),
+    site: str = typer.Option("", help="Site slug of the devices."),
+    source: str = typer.Option("", help="Parser; default: sparkplug-b for spBv1.0/#, else mqtt-json."),
+) -> None:
+    """Subscribe to device telemetry and store it as normalized events until Ctrl-C."""
+    setup_django()
+    from linewatch.events.listeners.mqtt import MqttSubscriber
+
+    host, _, port = broker.partition(":")
+    subscriber = MqttSubscriber(host, int(port or 1883), tuple(topic), site=site, source=source)
+    err.print(f"subscribed to {', '.join(topic)} on {broker}; Ctrl-C stops")
+    try:
+        subscriber.run()
+    except KeyboardInterrupt:
+        subscriber.batcher.flush()
+    err.print(f"stored {subscriber.batcher.stored} events")

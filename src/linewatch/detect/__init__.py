@@ -1,0 +1,1 @@
+"""Detection: the Sigma engine (engine/, Django-free), alerts and their enrichment."""

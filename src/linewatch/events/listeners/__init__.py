@@ -1,0 +1,1 @@
+"""Network listeners that feed the ingestion path: syslog (UDP, TCP, TLS) and MQTT."""
