@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import threading
 import time
 from pathlib import Path
 
@@ -77,6 +78,7 @@ def demo(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     reload: bool = typer.Option(False, "--reload-demo", help="Import the demo files again over the current data."),
     no_serve: bool = typer.Option(False, "--no-serve", help="Prepare the data folder, then exit."),
+    live: bool = typer.Option(True, "--live/--no-live", help="Run the detection worker and the event simulator."),
 ) -> None:
     """Run the demo: data folder, database, demo manufacturer, logins, web server."""
     started = time.monotonic()
@@ -100,9 +102,31 @@ def demo(
     if no_serve:
         return
     admin = logins[0]
+    stop = threading.Event()
+    if live:
+        _start_background(stop)
+        err.print("Detection worker and live event simulator running: alerts arrive within a minute.")
     print(f"Linewatch is running at http://{host}:{port}/  — log in as {admin['username']} / {admin['password']}",
           flush=True)
-    _run_server(host, port)
+    try:
+        _run_server(host, port)
+    finally:
+        stop.set()
+
+
+def _start_background(stop: threading.Event) -> list[threading.Thread]:
+    """The worker and the simulator, as daemon threads of the demo process."""
+    from linewatch.demo import simulator
+    from linewatch.detect.worker import DetectionWorker, default_detectors
+
+    worker = DetectionWorker(default_detectors())
+    threads = [
+        threading.Thread(target=worker.run, args=(stop,), name="linewatch-worker", daemon=True),
+        threading.Thread(target=simulator.run, args=(stop,), name="linewatch-simulator", daemon=True),
+    ]
+    for thread in threads:
+        thread.start()
+    return threads
 
 
 def serve(

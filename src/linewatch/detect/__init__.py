@@ -1,1 +1,1 @@
-"""Detection: the Sigma engine (engine/, Django-free), alerts and their enrichment."""
+"""Detection: the Sigma engine (`engine/`, Django-free) and, later, correlation and rule packs."""

@@ -73,3 +73,10 @@ class DetectionWorker:
                 stop.wait(1.0)
             finally:
                 close_old_connections()
+
+
+def default_detectors() -> list[Detector]:
+    """The detectors every worker runs: the rule packs (see `linewatch.detect.detectors`)."""
+    from linewatch.detect.detectors import load_detectors
+
+    return load_detectors()

@@ -78,6 +78,7 @@ class Route:
     key: Hashable
     values: Mapping[str, str | None]  # the key fields' normalised values
     rows: tuple[LogsourceRow, ...]  # the table rows these events belong to, in table order
+    row_ids: tuple[int, ...]  # their positions in the router's table
 
 
 class Router:
@@ -100,8 +101,8 @@ class Router:
         route = self._routes.get(key)
         if route is None:
             values = {f: _norm(v) for f, v in zip(self.key_fields, key, strict=True)}  # type: ignore[arg-type]
-            rows = tuple(r for r in self.rows if r.accepts(values))
-            route = self._routes[key] = Route(key, values, rows)
+            row_ids = tuple(i for i, r in enumerate(self.rows) if r.accepts(values))
+            route = self._routes[key] = Route(key, values, tuple(self.rows[i] for i in row_ids), row_ids)
         return route
 
     def rows_for(self, logsource: Triple) -> tuple[LogsourceRow, ...]:

@@ -115,7 +115,7 @@ def pick_fields(row: dict[str, Any], aliases: dict[str, tuple[str, ...]],
 
 _TIME_FORMATS = (
     "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %I:%M %p", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M",
-    "%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M:%S", "%d.%m.%Y %H:%M:%S", "%d-%b-%Y %H:%M:%S",
+    "%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %I:%M:%S %p", "%d.%m.%Y %H:%M:%S", "%d-%b-%Y %H:%M:%S",
     "%b %d %Y %H:%M:%S", "%a %b %d %H:%M:%S %Y", "%Y%m%dT%H%M%S",
 )
 _DAYFIRST_FORMATS = ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M")
@@ -296,3 +296,252 @@ class _RowFeed:
         if self.start is None and line.strip():
             self.start = number
         return line
+
+
+# --- Network and syslog-family parsers (suricata, zeek, syslog, cef, leef) ----------------------
+
+
+class Problem(ValueError):
+    """Bad input found inside a record, with where in the record: a 1-based column or a field name.
+
+    Parsers raise it from their helpers and turn it into an `InputError` with `input_error`, whose
+    place then reads `line 7, column 42` or `line 7, field 'src_port'`.
+    """
+
+    def __init__(self, message: str, *, column: int | None = None, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.column = column
+        self.field = field
+
+    @property
+    def where(self) -> str:
+        if self.field is not None:
+            return f"field {self.field!r}"
+        if self.column is not None:
+            return f"column {self.column}"
+        return ""
+
+
+def input_error(source: str, place: str, problem: Problem) -> Any:
+    """The `InputError` for a `Problem` found at `place` (a record's place such as `line 7`)."""
+    from linewatch.errors import InputError
+
+    where = problem.where
+    return InputError(source, f"{place}, {where}" if where and place else (place or where), problem.message)
+
+
+class Fields:
+    """A record's fields that remembers which ones the mapping used: `rest()` is what is left for
+    `unmapped`, so nothing a source sent is dropped. Typed getters raise `Problem(field=…)`."""
+
+    __slots__ = ("data", "used")
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+        self.used: set[str] = set()
+
+    def __contains__(self, key: str) -> bool:
+        return self.data.get(key) is not None
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.used.add(key)
+        value = self.data.get(key)
+        return default if value is None else value
+
+    def first(self, *keys: str) -> Any:
+        """The first of `keys` that has a value (every key that has one counts as used)."""
+        found = None
+        for key in keys:
+            value = self.data.get(key)
+            if value is not None:
+                self.used.add(key)
+                if found is None:
+                    found = value
+        return found
+
+    def str(self, key: str) -> str | None:
+        value = self.get(key)
+        if value is None or isinstance(value, str):
+            return value
+        if isinstance(value, bool | int | float):
+            return str(value)
+        raise Problem(f"expected text, got {type(value).__name__}", field=key)
+
+    def int(self, key: str) -> int | None:
+        return to_int(self.get(key), key)
+
+    def float(self, key: str) -> float | None:
+        value = self.get(key)
+        if value is None:
+            return None
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        raise Problem(f"expected a number, got {value!r}", field=key)
+
+    def bool(self, key: str) -> bool | None:
+        value = self.get(key)
+        if value is None or isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in _BOOLS:
+            return _BOOLS[value.lower()]
+        raise Problem(f"expected true or false, got {value!r}", field=key)
+
+    def rest(self) -> dict[str, Any]:
+        return {key: value for key, value in self.data.items() if key not in self.used and value is not None}
+
+
+_BOOLS = {"t": True, "true": True, "1": True, "yes": True, "f": False, "false": False, "0": False, "no": False}
+
+
+def to_int(value: Any, field: str | None = None) -> int | None:
+    """An integer from a JSON number or a decimal (or 0x-hex) string; `Problem(field=…)` otherwise."""
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return int(text, 16) if text[:2].lower() == "0x" else int(text)
+        except ValueError:
+            pass
+    raise Problem(f"expected an integer, got {value!r}", field=field)
+
+
+# Zone abbreviations that logs write after a time; each is a fixed offset in hours. Ambiguous ones
+# (IST, CST in China) are taken in their most common log meaning.
+_ZONE_ABBREVIATIONS = {
+    "UTC": 0, "UT": 0, "GMT": 0, "Z": 0, "WET": 0, "WEST": 1, "BST": 1, "CET": 1, "CEST": 2, "MET": 1, "MEST": 2,
+    "EET": 2, "EEST": 3, "MSK": 3, "EST": -5, "EDT": -4, "CST": -6, "CDT": -5, "MST": -7, "MDT": -6, "PST": -8,
+    "PDT": -7, "AKST": -9, "AKDT": -8, "HST": -10, "JST": 9, "KST": 9, "AEST": 10, "AEDT": 11, "ACST": 9.5,
+    "AWST": 8, "NZST": 12, "NZDT": 13, "IST": 5.5, "SGT": 8, "HKT": 8,
+}
+
+
+def zone_named(name: str) -> dt.tzinfo:
+    """A time zone from what a log writes: `UTC`, `CEST`, `+02:00`, `-0500` or an IANA name."""
+    text = name.strip()
+    hours = _ZONE_ABBREVIATIONS.get(text.upper())
+    if hours is not None:
+        return dt.timezone(dt.timedelta(hours=hours)) if hours else dt.UTC
+    if text[:1] in "+-" and text[1:].replace(":", "").isdigit():
+        digits = text[1:].replace(":", "")
+        if len(digits) in (2, 4):
+            sign = -1 if text[0] == "-" else 1
+            return dt.timezone(sign * dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:] or 0)))
+    return _zone(text)
+
+
+_JAVA_TOKENS = {
+    "y": ("year", r"\d{4}|\d{2}"), "M": ("month", r"\d{1,2}|[A-Za-z]{3,9}"), "d": ("day", r"\d{1,2}"),
+    "H": ("hour", r"\d{1,2}"), "k": ("hour", r"\d{1,2}"), "h": ("hour12", r"\d{1,2}"), "m": ("minute", r"\d{1,2}"),
+    "s": ("second", r"\d{1,2}"), "S": ("fraction", r"\d{1,9}"), "a": ("ampm", r"[AaPp][Mm]"),
+    "E": (None, r"[A-Za-z]{2,9}"), "z": ("zone", r"[A-Za-z][A-Za-z0-9/_+\-]*"),
+    "Z": ("offset", r"Z|[+-]\d{2}:?\d{2}"), "X": ("offset", r"Z|[+-]\d{2}(?::?\d{2})?"),
+}
+_MONTH_NAMES = {name: number for number, name in enumerate(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
+
+
+def _java_regex(pattern: str) -> Any:
+    import re
+
+    cached = _JAVA_CACHE.get(pattern)
+    if cached is not None:
+        return cached
+    parts: list[str] = []
+    seen: set[str] = set()
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "'":
+            end = pattern.find("'", i + 1)
+            if end < 0:
+                raise ValueError(f"unterminated quote in time format {pattern!r}")
+            parts.append(re.escape(pattern[i + 1:end] or "'"))
+            i = end + 1
+            continue
+        if ch.isalpha():
+            j = i
+            while j < len(pattern) and pattern[j] == ch:
+                j += 1
+            token = _JAVA_TOKENS.get(ch)
+            if token is None:
+                raise ValueError(f"unsupported letter {ch!r} in time format {pattern!r}")
+            name, regex = token
+            if ch == "y" and j - i == 2:
+                name, regex = "year2", r"\d{2}"
+            if name is None or name in seen:
+                parts.append(f"(?:{regex})")
+            else:
+                seen.add(name)
+                parts.append(f"(?P<{name}>{regex})")
+            i = j
+            continue
+        parts.append(r"\s+" if ch == " " else re.escape(ch))
+        i += 1
+    compiled = re.compile("".join(parts) + r"\Z")
+    _JAVA_CACHE[pattern] = compiled
+    return compiled
+
+
+_JAVA_CACHE: dict[str, Any] = {}
+
+
+def parse_java_time(text: str, pattern: str, tz: str | dt.tzinfo | None = None, year: int | None = None) -> int:
+    """A time written with a Java `SimpleDateFormat` pattern (`MMM dd yyyy HH:mm:ss.SSS zzz`, as CEF,
+    LEEF's `devTimeFormat` and ArcSight use) to epoch milliseconds. Without a zone in the text the
+    time is taken in `tz` (UTC when none); without a year, in `year` (the current year when none)."""
+    match = _java_regex(pattern).match(text.strip())
+    if match is None:
+        raise ValueError(f"{text!r} does not match the time format {pattern!r}")
+    got = match.groupdict()
+    month_text = got.get("month") or "1"
+    month = int(month_text) if month_text.isdigit() else _MONTH_NAMES.get(month_text[:3].lower())
+    if month is None:
+        raise ValueError(f"unknown month {month_text!r}")
+    if got.get("year"):
+        the_year = int(got["year"])
+    elif got.get("year2"):
+        the_year = 2000 + int(got["year2"])
+    else:
+        the_year = year or dt.datetime.now(dt.UTC).year
+    hour = int(got.get("hour") or 0)
+    if got.get("hour12"):
+        hour = int(got["hour12"]) % 12 + (12 if (got.get("ampm") or "").lower() == "pm" else 0)
+    fraction = (got.get("fraction") or "0")[:6].ljust(6, "0")
+    if got.get("offset"):
+        zone = zone_named(got["offset"])
+    elif got.get("zone"):
+        zone = zone_named(got["zone"])
+    else:
+        zone = _zone(tz)
+    value = dt.datetime(the_year, month, int(got.get("day") or 1), hour, int(got.get("minute") or 0),
+                        int(got.get("second") or 0), int(fraction), tzinfo=zone)
+    return epoch_ms(value)
+
+
+def class_option(value: Any) -> int | None:
+    """An event class named by a source option (`class: network_activity`, `4001`, `DETECTION_FINDING`)."""
+    from linewatch.events.schema import EventClass
+
+    if value is None or value == "":
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    text = str(value).strip()
+    if text.isdigit():
+        return int(text)
+    try:
+        return int(EventClass[text.upper().replace("-", "_").replace(" ", "_")])
+    except KeyError:
+        names = ", ".join(c.name.lower() for c in EventClass)
+        raise ValueError(f"unknown event class {value!r}; one of {names} or a class_uid") from None
