@@ -18,6 +18,7 @@ from django.db import close_old_connections, transaction
 
 from linewatch.core import services
 from linewatch.detect.alerts import Detection, record_alert
+from linewatch.detect.context import ContextTracker
 from linewatch.detect.enrich import enrich
 from linewatch.events.models import ConsumerPosition, StoredEvent
 from linewatch.events.schema import Event
@@ -31,9 +32,15 @@ class Detector(Protocol):
     def detect(self, events: Sequence[Event]) -> list[Detection]: ...
 
 
-def process(events: Sequence[Event], detectors: Sequence[Detector]) -> list[Detection]:
+_default_context = ContextTracker()
+
+
+def process(events: Sequence[Event], detectors: Sequence[Detector],
+            context: ContextTracker | None = None) -> list[Detection]:
+    """Enrich with the plant model and the workforce context, then detect."""
     index = services.asset_index()
     enriched = [enrich(e, index) for e in events]
+    (context or _default_context).annotate(enriched)
     found: list[Detection] = []
     for detector in detectors:
         found.extend(detector.detect(enriched))
@@ -46,6 +53,7 @@ class DetectionWorker:
         self.name = name
         self.batch = batch
         self.alerts = 0
+        self.context = ContextTracker()
 
     def run_once(self) -> int:
         """Process the next batch of stored events; return how many there were."""
@@ -56,7 +64,7 @@ class DetectionWorker:
             if not rows:
                 return 0
             events = [msgspec.convert(body, Event) for _, body in rows]
-            for detection in process(events, self.detectors):
+            for detection in process(events, self.detectors, self.context):
                 _, created = record_alert(detection)
                 self.alerts += created
             position.position = rows[-1][0]

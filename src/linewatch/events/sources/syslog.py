@@ -108,14 +108,15 @@ def split_pri(text: str) -> tuple[int | None, str]:
 
 
 def parse_message(text: str, *, mode: str | None = None, year: int | None = None, tz: Any = None,
-                  now: dt.datetime | None = None) -> SyslogMessage:
-    """Parse one syslog line. `mode` is "5424", "3164" or None (decide by the version digit)."""
+                  now: dt.datetime | None = None, pri_required: bool = True) -> SyslogMessage:
+    """Parse one syslog line. `mode` is "5424", "3164" or None (decide by the version digit).
+    `pri_required=False` reads an RFC 5424 line whose PRI a collector has already taken off."""
     pri, rest = split_pri(text)
     offset = len(text) - len(rest)
     head = _5424_HEAD.match(rest)
     is_5424 = head is not None and (rest[head.end():head.end() + 1] == "-" or rest[head.end():head.end() + 4].isdigit())
     if mode == "5424" or (mode is None and is_5424):
-        if pri is None:
+        if pri is None and pri_required:
             raise Problem("RFC 5424 needs a PRI such as <134> at the start", column=1)
         if head is None:
             raise Problem("RFC 5424 needs a version number after the PRI (e.g. '<134>1 ')", column=offset + 1)
@@ -137,7 +138,7 @@ def parse_prefix(text: str, *, year: int | None = None, tz: Any = None,
     return msg
 
 
-def _parse_5424(rest: str, pri: int, offset: int, *, tz: Any) -> SyslogMessage:
+def _parse_5424(rest: str, pri: int | None, offset: int, *, tz: Any) -> SyslogMessage:
     parts = rest.split(" ", 6)
     names = ("VERSION", "TIMESTAMP", "HOSTNAME", "APP-NAME", "PROCID", "MSGID")
     if len(parts) < 6:
@@ -149,7 +150,9 @@ def _parse_5424(rest: str, pri: int, offset: int, *, tz: Any) -> SyslogMessage:
     stamp = parts[1]
     if stamp != "-":
         try:
-            msg.time = parse_iso(stamp) if ("T" in stamp or "t" in stamp) else _not_a_time(stamp)
+            if "T" not in stamp.upper():
+                raise ValueError(stamp)
+            msg.time = parse_iso(stamp)
         except ValueError:
             raise Problem(f"bad RFC 5424 TIMESTAMP {stamp!r}: expected ISO 8601 such as 2025-03-14T07:02:11.5Z",
                           column=column) from None
@@ -165,10 +168,6 @@ def _parse_5424(rest: str, pri: int, offset: int, *, tz: Any) -> SyslogMessage:
         body = body[1:]
         msg.message = body[1:] if body.startswith("\ufeff") else body
     return msg
-
-
-def _not_a_time(stamp: str) -> int:
-    raise ValueError(stamp)
 
 
 def parse_structured_data(text: str, column: int = 1) -> tuple[dict[str, dict[str, Any]], int]:
