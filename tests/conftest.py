@@ -93,3 +93,9 @@ def postgres(db):
             pytest.fail(message)
         pytest.skip(message)
     return connection
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Tests log in as many users: hash their passwords quickly (production keeps PBKDF2)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

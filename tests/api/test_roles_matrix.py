@@ -16,6 +16,7 @@ from linewatch.api.api import api
 from linewatch.core import accounts
 from linewatch.core.models import Asset, Site
 from linewatch.core.permissions import ROLE_CAPABILITIES, Cap
+from linewatch.events.schema import Event, EventClass, event_uid
 from tests.conftest import ROLE_USERS
 
 
@@ -45,7 +46,55 @@ ENDPOINTS: dict[tuple[str, str], Endpoint] = {
     ("GET", "/api/v1/sites/{slug}/export"): Endpoint(Cap.EXPORT, True),
     ("POST", "/api/v1/sites/import"): Endpoint(Cap.EDIT_PLANT, True, denied_elsewhere=403),
     ("POST", "/api/v1/events"): Endpoint(Cap.INGEST_EVENTS, True, denied_elsewhere=403),
+    ("GET", "/api/v1/alerts"): Endpoint(Cap.VIEW_ALERTS, False),
+    ("GET", "/api/v1/alerts/{uid}"): Endpoint(Cap.VIEW_ALERTS, True),
+    ("POST", "/api/v1/alerts/{uid}/acknowledge"): Endpoint(Cap.HANDLE_ALERTS, True),
+    ("POST", "/api/v1/alerts/{uid}/assign"): Endpoint(Cap.HANDLE_ALERTS, True),
+    ("POST", "/api/v1/alerts/{uid}/close"): Endpoint(Cap.HANDLE_ALERTS, True),
+    ("POST", "/api/v1/alerts/{uid}/comment"): Endpoint(Cap.HANDLE_ALERTS, True),
+    ("GET", "/api/v1/cases"): Endpoint(Cap.VIEW_ALERTS, False),
+    ("GET", "/api/v1/cases/{case_uid}"): Endpoint(Cap.VIEW_ALERTS, True),
 }
+
+# One alert per site about its camera (which guards may see), and one about alpha's PLC (which
+# they may not); uids are deterministic, so the page matrix can name them in its table too.
+MATRIX_RULE = "lw-test-matrix"
+
+
+def matrix_events() -> dict[str, Event]:
+    t = 1764000000000
+    return {
+        "alpha": Event(uid="matrix-alpha-camera", time=t, class_uid=EventClass.NETWORK_ACTIVITY, site="alpha",
+                       source="test", attrs={"src_endpoint.ip": "10.1.4.77", "dst_endpoint.ip": "10.1.4.50"}),
+        "beta": Event(uid="matrix-beta-camera", time=t, class_uid=EventClass.SURVEILLANCE_DEVICE, activity_id=2,
+                      site="beta", source="test", attrs={"device.name": "cam-gate"}),
+        "alpha-plc": Event(uid="matrix-alpha-plc", time=t, class_uid=EventClass.CONTROLLER_ACTIVITY, activity_id=1,
+                           site="alpha", source="test",
+                           attrs={"src_endpoint.ip": "10.1.4.77", "dst_endpoint.ip": "10.1.11.10"}),
+    }
+
+
+ALERT_UIDS = {key: event_uid("alert", MATRIX_RULE, e.uid) for key, e in matrix_events().items()}
+CASE_UIDS = {key: event_uid("case", uid) for key, uid in ALERT_UIDS.items()}
+
+
+def record_matrix_alerts() -> None:
+    from linewatch.detect.alerts import Detection, record_alert
+    from linewatch.detect.cases import assign_case
+    from linewatch.events.store import store_events
+
+    for key, event in matrix_events().items():
+        store_events([event])
+        alert, _ = record_alert(Detection(MATRIX_RULE, f"Unexpected traffic ({key})", "medium", events=[event]))
+        assign_case(alert)
+
+
+@pytest.fixture(autouse=True)
+def matrix_alerts(request):
+    """The alerts above, wherever the role users exist."""
+    if "role_users" in request.fixturenames:
+        request.getfixturevalue("role_users")
+        record_matrix_alerts()
 
 
 def operations() -> set[tuple[str, str]]:
@@ -60,8 +109,13 @@ def test_every_api_operation_is_in_the_matrix():
 def request_for(client, method: str, path: str, site: str, token: str):
     """Call the endpoint about an object of `site`: a camera (which guards may see) or the site."""
     camera = Asset.objects.filter(site__slug=site, kind="camera").first()
-    url = path.replace("{slug}", site).replace("{asset_id}", str(camera.pk))
+    url = (path.replace("{slug}", site).replace("{asset_id}", str(camera.pk)).replace("{uid}", ALERT_UIDS[site])
+           .replace("{case_uid}", CASE_UIDS[site]))
     headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    if method == "POST" and "/alerts/" in path:
+        body = {"acknowledge": {"note": "on it"}, "assign": {"to": "team:alpha-sec"},
+                "close": {"reason": "matrix test"}, "comment": {"text": "seen"}}[path.rsplit("/", 1)[1]]
+        return client.post(url, body, content_type="application/json", **headers)
     if path.endswith("/consequence"):
         url += f"?asset={site}/{camera.name}"
     if method == "PATCH":

@@ -12,6 +12,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from linewatch.core.choices import ASSET_KIND_DOMAIN, Domain
 from linewatch.core.permissions import ALL_SITE_ROLES, ROLE_CAPABILITIES, Cap
+from tests.api.test_roles_matrix import ALERT_UIDS, CASE_UIDS, record_matrix_alerts
 from tests.conftest import ROLE_USERS
 
 PUBLIC = "public"  # no login needed
@@ -48,7 +49,29 @@ ROUTES: dict[str, tuple[str | Cap, list[dict]]] = {
         {"site": "beta", "kwargs": {"site": "beta", "slug": "dispatch"}},
     ]),
     "ownership": (Cap.VIEW_PLANT, [{}]),
+    "alerts": (Cap.VIEW_ALERTS, [{}]),
+    # the live stream is no page of its own (not in the navigation): the note keeps it out of that check
+    "alert_stream": (Cap.VIEW_ALERTS, [{"note": "server-sent events of the alerts page"}]),
+    "alert": (Cap.VIEW_ALERTS, [
+        {"site": "alpha", "kind": "camera", "kwargs": {"uid": ALERT_UIDS["alpha"]}},
+        {"site": "alpha", "kind": "plc", "kwargs": {"uid": ALERT_UIDS["alpha-plc"]}},
+        {"site": "beta", "kind": "camera", "kwargs": {"uid": ALERT_UIDS["beta"]}},
+    ]),
+    "cases": (Cap.VIEW_ALERTS, [{}]),
+    "case": (Cap.VIEW_ALERTS, [
+        {"site": "alpha", "kind": "camera", "kwargs": {"uid": CASE_UIDS["alpha"]}},
+        {"site": "alpha", "kind": "plc", "kwargs": {"uid": CASE_UIDS["alpha-plc"]}},
+        {"site": "beta", "kind": "camera", "kwargs": {"uid": CASE_UIDS["beta"]}},
+    ]),
 }
+
+
+@pytest.fixture(autouse=True)
+def site_alerts(request):
+    """The alerts and cases the table names (tests/api/test_roles_matrix.py records them)."""
+    if "role_users" in request.fixturenames:
+        request.getfixturevalue("role_users")
+        record_matrix_alerts()
 
 
 def web_routes() -> dict[str, list[str]]:

@@ -27,20 +27,27 @@ class Cap(StrEnum):
     EXPORT = "export"  # export site files
     MANAGE_USERS = "manage_users"  # users, roles, tokens, Django admin
     INGEST_EVENTS = "ingest_events"  # send events (sensors, forwarders)
+    VIEW_ALERTS = "view_alerts"  # alerts and cases (guards: only those about physical-security devices)
+    HANDLE_ALERTS = "handle_alerts"  # acknowledge, assign, close and comment on alerts
 
 
 ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
     Role.ADMIN: frozenset(Cap),
     Role.SECURITY_ANALYST: frozenset(
-        {Cap.VIEW_SITES, Cap.VIEW_PLANT, Cap.VIEW_PEOPLE, Cap.VIEW_AUDIT, Cap.EXPORT}
+        {Cap.VIEW_SITES, Cap.VIEW_PLANT, Cap.VIEW_PEOPLE, Cap.VIEW_AUDIT, Cap.EXPORT, Cap.VIEW_ALERTS,
+         Cap.HANDLE_ALERTS}
     ),
     Role.SITE_SECURITY_LEAD: frozenset(
         {Cap.VIEW_SITES, Cap.VIEW_PLANT, Cap.EDIT_PLANT, Cap.VIEW_PEOPLE, Cap.EDIT_PEOPLE, Cap.VIEW_AUDIT,
-         Cap.EXPORT}
+         Cap.EXPORT, Cap.VIEW_ALERTS, Cap.HANDLE_ALERTS}
     ),
-    Role.OT_ENGINEER: frozenset({Cap.VIEW_SITES, Cap.VIEW_PLANT, Cap.EDIT_PLANT, Cap.EXPORT}),
-    Role.AUDITOR: frozenset({Cap.VIEW_SITES, Cap.VIEW_PLANT, Cap.VIEW_PEOPLE, Cap.VIEW_AUDIT, Cap.EXPORT}),
-    Role.GUARD: frozenset({Cap.VIEW_SITES}),
+    Role.OT_ENGINEER: frozenset(
+        {Cap.VIEW_SITES, Cap.VIEW_PLANT, Cap.EDIT_PLANT, Cap.EXPORT, Cap.VIEW_ALERTS, Cap.HANDLE_ALERTS}
+    ),
+    Role.AUDITOR: frozenset(
+        {Cap.VIEW_SITES, Cap.VIEW_PLANT, Cap.VIEW_PEOPLE, Cap.VIEW_AUDIT, Cap.EXPORT, Cap.VIEW_ALERTS}
+    ),
+    Role.GUARD: frozenset({Cap.VIEW_SITES, Cap.VIEW_ALERTS}),  # alerts about physical-security devices only
     Role.SENSOR: frozenset({Cap.INGEST_EVENTS}),
 }
 

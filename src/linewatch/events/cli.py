@@ -22,7 +22,9 @@ def ingest(
     option: list[str] = typer.Option([], "--option", "-o", help="Parser option key=value (repeatable)."),
     as_json: bool = JSON,
 ) -> None:
-    """Parse files into normalized events and store each once (repeating an ingest stores nothing twice)."""
+    """Parse files into normalized events and store each once (repeating an ingest stores nothing twice).
+
+    Exit 0 when every record was read, 2 when some were rejected (the rest is stored)."""
     setup_django()
     import sys
 
@@ -74,6 +76,8 @@ def ingest(
         out.print(table)
 
     emit(as_json, summary, human)
+    if total.records_with_errors:
+        raise typer.Exit(2)  # everything readable is stored; the rejected records are named above
 
 
 def sources_command(as_json: bool = JSON) -> None:

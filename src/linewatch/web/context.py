@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+
 from linewatch.core.choices import Role
 from linewatch.core.permissions import Cap, can, capabilities, roles
 
 # (url name, label, capability needed to see it anywhere)
 NAV_ITEMS = (
     ("home", "Home", Cap.VIEW_SITES),
+    ("alerts", "Alerts", Cap.VIEW_ALERTS),
+    ("cases", "Cases", Cap.VIEW_ALERTS),
     ("sites", "Sites", Cap.VIEW_SITES),
     ("zones", "Zones & conduits", Cap.VIEW_PLANT),
     ("assets", "Assets", Cap.VIEW_SITES),
@@ -16,7 +20,8 @@ NAV_ITEMS = (
 )
 
 # Detail pages highlight the navigation entry of their list.
-SECTION_OF = {"site": "sites", "site_zones": "zones", "asset": "assets", "line": "lines"}
+SECTION_OF = {"site": "sites", "site_zones": "zones", "asset": "assets", "line": "lines", "alert": "alerts",
+              "case": "cases"}
 
 
 def navigation(request) -> dict:
@@ -35,4 +40,12 @@ def navigation(request) -> dict:
         ],
         "user_roles": [labels.get(r, r) for r in sorted(roles(user))],
         "show_admin": user.is_staff and can(user, Cap.MANAGE_USERS),
+        # counted only when a template asks (the home page's strip)
+        "alert_strip": functools.partial(_alert_strip, user),
     }
+
+
+def _alert_strip(user) -> dict:
+    from linewatch.detect.cases import open_alerts_by_severity
+
+    return open_alerts_by_severity(user)

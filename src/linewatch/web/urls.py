@@ -4,6 +4,7 @@ tests/web/test_roles_pages.py holds the capability each one needs and fails on a
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from linewatch.detect import views as detect_views
 from linewatch.web import views
 
 app_name = "web"
@@ -21,4 +22,9 @@ urlpatterns = [
     path("lines/", views.line_list, name="lines"),
     path("lines/<slug:site>/<slug:slug>/", views.line_detail, name="line"),
     path("ownership/", views.ownership, name="ownership"),
+    path("alerts/", detect_views.alert_list, name="alerts"),
+    path("alerts/stream/", detect_views.alert_stream, name="alert_stream"),  # before alerts/<uid>/
+    path("alerts/<str:uid>/", detect_views.alert_detail, name="alert"),
+    path("cases/", detect_views.case_list, name="cases"),
+    path("cases/<str:uid>/", detect_views.case_detail, name="case"),
 ]

@@ -158,6 +158,14 @@ def _merge_or(children: list[ir.Node]) -> list[ir.Node]:
         pre = _drop_subsumed(pre, lambda short, long: long.startswith(short))
         suf = _drop_subsumed(suf, lambda short, long: long.endswith(short))
         field, cased = item
+        if len(eq) + len(pre) + len(suf) + len(con) == 1:  # merged down to one test: keep it plain
+            op, arg = next(
+                (op, lits[0])
+                for op, lits in ((ir.EQ, list(eq)), (ir.PREFIX, pre), (ir.SUFFIX, suf), (ir.CONTAINS, con))
+                if lits
+            )
+            out.append(ir.Test(field, op, arg, cased))
+            continue
         out.append(ir.AnyOf(field, cased, frozenset(eq), tuple(pre), tuple(suf), tuple(con)))
     return out
 
@@ -327,7 +335,10 @@ def _timestamp(value: Any) -> datetime | None:
         return None
     if isinstance(value, (int, float)):
         seconds = value / 1000 if value > 1e11 else value  # epoch milliseconds or seconds
-        return datetime.fromtimestamp(seconds, tz=UTC)
+        try:
+            return datetime.fromtimestamp(seconds, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
     if isinstance(value, str):
         s = value.strip().replace(" ", "T", 1)
         try:
@@ -341,10 +352,7 @@ def _tpart(value: Any, part: str, number: int) -> bool:
     ts = _timestamp(value)
     if ts is None:
         return False
-    if part == "week":
-        got = ts.isocalendar()[1]
-    else:
-        got = getattr(ts, part)
+    got = ts.isocalendar()[1] if part == "week" else getattr(ts, part)
     return got == number
 
 
@@ -405,10 +413,19 @@ class _Generator:
         if node.suffixes:
             arg = repr(node.suffixes[0]) if len(node.suffixes) == 1 else self.const(node.suffixes)
             parts.append(f"v.endswith({arg})")
-        if len(node.contains) > _INLINE_CONTAINS:
-            parts.append(f"{self.const(ContainsAny(node.contains))}(v)")
+        ascii_lits = [x for x in node.contains if x.isascii()]
+        other_lits = [x for x in node.contains if not x.isascii()]
+        if len(ascii_lits) > _INLINE_CONTAINS:
+            parts.append(f"{self.const(ContainsAny(ascii_lits))}(v)")
         else:
-            parts.extend(f"{lit!r} in v" for lit in node.contains)
+            parts.extend(f"{lit!r} in v" for lit in ascii_lits)
+        if other_lits:
+            # Non-ASCII literals cannot occur in an ASCII value; `isascii()` skips them almost for free.
+            if len(other_lits) > _INLINE_CONTAINS:
+                inner = f"{self.const(ContainsAny(other_lits))}(v)"
+            else:
+                inner = " or ".join(f"{lit!r} in v" for lit in other_lits)
+            parts.append(f"(not v.isascii() and ({inner}))")
         return " or ".join(parts) if parts else "False"
 
     def expr(self, node: ir.Node) -> str:
@@ -430,7 +447,8 @@ class _Generator:
             if f is None:
                 return f"_kw(l, lambda v: {body})"
             # The common case stays inline: one dict lookup, one type check, the C string call.
-            return f"({body} if (v := l.get({f!r})).__class__ is str else (v is not None and _multi(v, lambda v: {body})))"
+            fallback = f"(v is not None and _multi(v, lambda v: {body}))"
+            return f"({body} if (v := l.get({f!r})).__class__ is str else {fallback})"
         assert isinstance(node, ir.Test)
         f, op, arg = node.field, node.op, node.arg
         if op == ir.REGEX:

@@ -35,7 +35,7 @@ def flatten(record: Mapping[str, Any]) -> dict[str, Any]:
     system = event.get("System")
     if isinstance(system, Mapping):
         for name, value in system.items():
-            _element(out, name, value, overwrite=True)
+            _element(out, name, value)
     for section in _SECTIONS:
         body = event.get(section)
         if not isinstance(body, Mapping):
@@ -89,7 +89,7 @@ def _field(out: dict[str, Any], name: str, value: Any, section: str) -> None:
     _put(out, name, _scalar(value), section)
 
 
-def _element(out: dict[str, Any], name: str, value: Any, overwrite: bool) -> None:
+def _element(out: dict[str, Any], name: str, value: Any) -> None:
     if isinstance(value, Mapping):
         attrs = value.get("#attributes")
         if isinstance(attrs, Mapping):
@@ -100,7 +100,7 @@ def _element(out: dict[str, Any], name: str, value: Any, overwrite: bool) -> Non
             out[name] = _scalar(value["#text"])
         for child, v in value.items():
             if child not in ("#attributes", "#text"):
-                _element(out, f"{name}_{child}", v, overwrite)
+                _element(out, f"{name}_{child}", v)
         return
     if value is not None:
         out[name] = tuple(value) if isinstance(value, list) else value

@@ -12,7 +12,7 @@ lower-cased event values, which is how Sigma's default case-insensitivity is imp
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 # Test operations. String operations compare a (lower-cased unless `cased`) string value.
@@ -87,14 +87,6 @@ class Or(Node):
 @dataclass(frozen=True, slots=True)
 class Not(Node):
     child: Node
-
-
-@dataclass(frozen=True, slots=True)
-class RuleTree:
-    """A compiled-ready detection: the tree plus what the router and pre-filter need to know."""
-
-    root: Node
-    fields: frozenset[str] = field(default_factory=frozenset)
 
 
 def and_(*children: Node) -> Node:

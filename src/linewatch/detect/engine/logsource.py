@@ -33,6 +33,9 @@ from . import ir
 
 Triple = tuple[str | None, str | None, str | None]  # (product, category, service)
 
+# Distinct route keys remembered per router (and per rule set); past this the caches start over.
+MAX_ROUTE_KEYS = 10_000
+
 
 @dataclass(frozen=True)
 class LogsourceRow:
@@ -54,10 +57,7 @@ class LogsourceRow:
     def condition_tree(self) -> ir.Node:
         """The row as an IR condition, for evaluating a rule without routing."""
         return ir.and_(
-            *(
-                ir.or_(*(ir.Test(f, ir.EQ, v) for v in values))
-                for f, values in sorted(self.conditions.items())
-            )
+            *(ir.or_(*(ir.Test(f, ir.EQ, v) for v in values)) for f, values in sorted(self.conditions.items()))
         )
 
 
@@ -100,6 +100,8 @@ class Router:
     def route(self, key: Hashable) -> Route:
         route = self._routes.get(key)
         if route is None:
+            if len(self._routes) >= MAX_ROUTE_KEYS:  # bounded even if a key field carries unbounded values
+                self._routes.clear()
             values = {f: _norm(v) for f, v in zip(self.key_fields, key, strict=True)}  # type: ignore[arg-type]
             row_ids = tuple(i for i, r in enumerate(self.rows) if r.accepts(values))
             route = self._routes[key] = Route(key, values, tuple(self.rows[i] for i in row_ids), row_ids)
@@ -186,13 +188,10 @@ def _ids(ids: Sequence[int]) -> tuple[str, ...]:
 def windows_rows() -> list[LogsourceRow]:
     """The Windows table: service rows first, then category rows (see module doc for why)."""
     rows = [
-        LogsourceRow("windows", None, service, {"Channel": _channels(service)})
-        for service in windows_logsource_mapping
+        LogsourceRow("windows", None, service, {"Channel": _channels(service)}) for service in windows_logsource_mapping
     ]
     for category, ids in SYSMON_CATEGORIES.items():
-        rows.append(
-            LogsourceRow("windows", category, "sysmon", {"Channel": (SYSMON_CHANNEL,), "EventID": _ids(ids)})
-        )
+        rows.append(LogsourceRow("windows", category, "sysmon", {"Channel": (SYSMON_CHANNEL,), "EventID": _ids(ids)}))
     for category, types in SYSMON_REGISTRY_12.items():
         rows.append(
             LogsourceRow(

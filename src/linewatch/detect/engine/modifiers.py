@@ -11,9 +11,9 @@ each means on an event. Placeholders left by `expand` are filled from the site's
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sigma.modifiers import SigmaWideModifier, modifier_mapping
 from sigma.types import (
     CompareOperators,
     Placeholder,
@@ -38,6 +38,10 @@ from sigma.types import (
 from . import ir
 from .pipeline import FieldMapping, Placeholders, identity, mapped_fields, placeholder_values
 from .strings import QMARK, STAR, Regex, string_test, tokens_from_parts
+
+# Sigma 2.1 names UTF-16LE `utf16le` (with `wide` as its alias); pySigma 2.0.1 only knows `wide`.
+# Registering the alias lets rules written to the spec parse; it changes nothing else in pySigma.
+modifier_mapping.setdefault("utf16le", SigmaWideModifier)
 
 
 class Unsupported(Exception):
@@ -256,7 +260,3 @@ def required_values(node: ir.Node, field: str) -> frozenset[str] | None:
     if isinstance(node, ir.Const) and not node.value:
         return frozenset()
     return None
-
-
-def all_values(values: Sequence[ir.Node]) -> ir.Node:  # pragma: no cover - convenience for tests
-    return ir.and_(*values)

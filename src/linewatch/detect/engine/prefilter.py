@@ -18,18 +18,31 @@ provably cannot match (the test suite checks this against the unfiltered engine)
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import ahocorasick
 
 from . import ir
+from .strings import Regex
 
-# Literals shorter than this occur in nearly every event (`.exe`, `\\`, `-`): not worth a lookup.
+# ASCII literals shorter than this occur in nearly every event (`.exe`, `\\`, `-`): not worth a lookup.
+# A literal with a non-ASCII character is rare in logs whatever its length (an emoji, a Cyrillic
+# homoglyph), so it is always usable; see `usable`.
 MIN_LITERAL = 3
 
 
+def regex_literals(regex: Regex) -> frozenset[str] | None:
+    """Literals (lower-cased) any match of a regex must contain."""
+    if regex.required is None:
+        return None
+    return frozenset(x.lower() for x in regex.required)
+
+
 def _test_literals(node: ir.Test) -> frozenset[str] | None:
+    if node.op == ir.REGEX:
+        return regex_literals(node.arg)
     if node.op not in ir.STRING_OPS or node.op == ir.ANY:
         return None
     if node.op == ir.GLOB:
@@ -81,11 +94,12 @@ def necessary_literals(node: ir.Node) -> frozenset[str] | None:
 
 def _selectivity(literals: frozenset[str]) -> tuple[int, int]:
     # Longer shortest-literal first (rarer in events), then fewer literals (fewer automaton hits).
-    return (min(len(x) for x in literals), -len(literals))
+    # A non-ASCII character counts as rare as a few ASCII ones.
+    return (min(len(x) if x.isascii() else len(x) + MIN_LITERAL for x in literals), -len(literals))
 
 
 def usable(literals: frozenset[str] | None) -> bool:
-    return literals is not None and all(len(x) >= MIN_LITERAL for x in literals)
+    return literals is not None and bool(literals) and all(len(x) >= MIN_LITERAL or not x.isascii() for x in literals)
 
 
 def haystack(low: Mapping[str, Any]) -> str:
@@ -103,50 +117,70 @@ def haystack(low: Mapping[str, Any]) -> str:
     return "\0".join(parts)
 
 
+def build_automaton(words: Iterable[str]) -> Any:
+    """A pyahocorasick automaton whose value for each word is its position in `words`."""
+    a = ahocorasick.Automaton()
+    for index, word in enumerate(words):
+        a.add_word(word, index)
+    a.make_automaton()
+    return a
+
+
+_NON_ASCII = re.compile("[\u0080-\U0010ffff]")
+
+
 class Prefilter:
     """Candidate selection for one bucket of rules.
 
-    `items` are the bucket's rules in evaluation order, each with its literal set (or None).
-    `candidates(text)` returns the positions to evaluate, in order.
+    Built from the bucket's literal sets (one per rule, None when a rule has none); `candidates(text)`
+    returns the positions of the rules to evaluate, in order.
+
+    ASCII literals go into one Aho-Corasick automaton. Literals with a non-ASCII character (emoji and
+    homoglyph lists, Unicode dashes) are indexed by their first non-ASCII character instead: an
+    automaton with thousands of distinct first characters is several times slower per character,
+    while the few non-ASCII characters of an event (often just the `®` in Sysmon's Product field)
+    are found with one regex scan, and a literal cannot occur without its characters. That test is
+    weaker than the literal itself but still sound.
     """
 
-    __slots__ = ("always", "_automaton", "_positions", "literal_count")
+    __slots__ = ("always", "literal_count", "_automaton", "_positions", "_by_char")
 
     def __init__(self, literal_sets: Sequence[frozenset[str] | None]) -> None:
-        by_literal: dict[str, list[int]] = {}
+        ascii_lits: dict[str, list[int]] = {}
+        by_char: dict[str, list[int]] = {}
         always: list[int] = []
         for i, lits in enumerate(literal_sets):
             if usable(lits):
                 for lit in lits:  # type: ignore[union-attr]
-                    by_literal.setdefault(lit, []).append(i)
+                    if lit.isascii():
+                        ascii_lits.setdefault(lit, []).append(i)
+                    else:
+                        first = _NON_ASCII.search(lit).group()  # type: ignore[union-attr]
+                        positions = by_char.setdefault(first, [])
+                        if not positions or positions[-1] != i:
+                            positions.append(i)
             else:
                 always.append(i)
         self.always = tuple(always)
-        self.literal_count = len(by_literal)
-        self._positions = tuple(tuple(p) for p in by_literal.values())
-        if by_literal:
-            a = ahocorasick.Automaton()
-            for index, lit in enumerate(by_literal):
-                a.add_word(lit, index)
-            a.make_automaton()
-            self._automaton: Any = a
-        else:
-            self._automaton = None
+        self.literal_count = len(ascii_lits) + len(by_char)
+        self._automaton = build_automaton(ascii_lits) if ascii_lits else None
+        self._positions = tuple(tuple(p) for p in ascii_lits.values())
+        self._by_char = {c: tuple(p) for c, p in by_char.items()}
 
     @property
     def active(self) -> bool:
-        return self._automaton is not None
+        return self._automaton is not None or bool(self._by_char)
 
     def candidates(self, text: str) -> list[int]:
-        if self._automaton is None:
-            return list(self.always)
-        found = {index for _, index in self._automaton.iter(text)}
         hit: set[int] = set(self.always)
-        positions = self._positions
-        for index in found:
-            hit.update(positions[index])
+        if self._automaton is not None:
+            positions = self._positions
+            for index in {index for _, index in self._automaton.iter(text)}:
+                hit.update(positions[index])
+        if self._by_char and not text.isascii():
+            by_char = self._by_char
+            for c in set(_NON_ASCII.findall(text)):
+                found = by_char.get(c)
+                if found is not None:
+                    hit.update(found)
         return sorted(hit)
-
-
-def literal_sets(trees: Iterable[ir.Node]) -> list[frozenset[str] | None]:
-    return [necessary_literals(t) for t in trees]

@@ -125,12 +125,16 @@ def _triple(rule: SigmaRule) -> Triple:
     return (ls.product, ls.category, ls.service)
 
 
-def load_sources(sources: Iterable[tuple[str, str]], ctx: ValueContext) -> Loaded:
-    """Parse (name, YAML text) pairs; names appear in errors and on matches."""
+def load_sources(sources: Iterable[tuple[str, str | Exception]], ctx: ValueContext) -> Loaded:
+    """Parse (name, YAML text) pairs; names appear in errors and on matches. A text that is an
+    exception (the file could not be read) is reported as such."""
     loaded = Loaded()
     collection_members: list[SigmaRule | SigmaCorrelationRule] = []
     correlation_sources: dict[int, str] = {}
     for name, text in sources:
+        if isinstance(text, Exception):
+            loaded.errors.append(_error(name, text))
+            continue
         try:
             collection = SigmaCollection.from_yaml(
                 text, collect_errors=True, collect_filters=True, resolve_references=False
@@ -194,9 +198,12 @@ def _resolve_correlations(
             loaded.errors.append(RuleError(sources[id(corr)], str(exc), corr.title, str(corr.id) if corr.id else None))
 
 
-def read_paths(paths: Iterable[str | Path]) -> list[tuple[str, str]]:
-    """(name, text) for every `.yml`/`.yaml` file under the given files or folders, sorted."""
-    out: list[tuple[str, str]] = []
+def read_paths(paths: Iterable[str | Path]) -> list[tuple[str, str | OSError | UnicodeError]]:
+    """(name, text) for every `.yml`/`.yaml` file under the given files or folders, sorted.
+
+    A path that cannot be read gives (name, the error) so the loader reports it like a bad rule.
+    """
+    out: list[tuple[str, str | OSError | UnicodeError]] = []
     for p in paths:
         path = Path(p)
         files = (
@@ -205,5 +212,8 @@ def read_paths(paths: Iterable[str | Path]) -> list[tuple[str, str]]:
             else [path]
         )
         for f in files:
-            out.append((str(f), f.read_text(encoding="utf-8")))
+            try:
+                out.append((str(f), f.read_text(encoding="utf-8")))
+            except (OSError, UnicodeError) as exc:
+                out.append((str(f), exc))
     return out

@@ -23,17 +23,13 @@ from sigma.correlations import SigmaCorrelationRule
 
 from . import ir
 from .compile import CompiledPredicate, compile_predicate, normalize, optimize
-from .logsource import LogsourceRow, Route, Router, rule_takes_row, windows_router
+from .logsource import MAX_ROUTE_KEYS, LogsourceRow, Route, Router, rule_takes_row, windows_router
 from .modifiers import ValueContext, required_values
 from .pipeline import FieldMapping, Placeholders, identity
 from .prefilter import Prefilter, haystack, necessary_literals
 from .rules import DetectionRule, LoadedFilter, Match, RuleError, load_sources, read_paths
 
 Event = Mapping[str, Any]
-
-# Distinct raw route keys remembered; beyond this the cache is cleared (bounded memory even if a
-# source puts unbounded values in a key field).
-_MAX_ROUTE_KEYS = 10_000
 
 
 @dataclass(eq=False)
@@ -135,13 +131,13 @@ class RuleSet:
     ) -> RuleSet:
         """Load YAML texts (each may hold several documents); errors name them `yaml[i]`."""
         items = [texts] if isinstance(texts, str) else list(texts)
-        sources = [(f"yaml[{i}]", t) for i, t in enumerate(items)]
+        sources: list[tuple[str, str | Exception]] = [(f"yaml[{i}]", t) for i, t in enumerate(items)]
         return cls._load(sources, field_mapping, placeholders, router=router, routing=routing, prefilter=prefilter)
 
     @classmethod
     def _load(
         cls,
-        sources: list[tuple[str, str]],
+        sources: list[tuple[str, str | Exception]],
         field_mapping: FieldMapping,
         placeholders: Placeholders | None,
         **options: Any,
@@ -220,10 +216,7 @@ class RuleSet:
     @staticmethod
     def _pruned(c: CompiledRule, route: Route) -> bool:
         """A rule requiring e.g. `EventID: 4625` cannot match a route whose EventID is 4624."""
-        for f, allowed in c.required.items():
-            if allowed is not None and route.values.get(f) not in allowed:
-                return True
-        return False
+        return any(allowed is not None and route.values.get(f) not in allowed for f, allowed in c.required.items())
 
     def _naive_predicates(self) -> list[tuple[DetectionRule, CompiledPredicate]]:
         """Every rule × row it can apply to, with the row's conditions ANDed in: no routing at all."""
@@ -245,8 +238,10 @@ class RuleSet:
         key = self.router.key(event)
         bucket = self._buckets_by_key.get(key)
         if bucket is None:
-            if len(self._buckets_by_key) >= _MAX_ROUTE_KEYS:
+            if len(self._buckets_by_key) >= MAX_ROUTE_KEYS:
                 self._buckets_by_key.clear()
+            if len(self._buckets) >= MAX_ROUTE_KEYS:
+                self._buckets.clear()
             bucket = self._buckets_by_key[key] = self._bucket_for(self.router.route(key))
         return bucket
 
@@ -291,9 +286,7 @@ class RuleSet:
     def explain(self, rule_id_or_title: str) -> list[str]:
         """The generated source of a rule for each way it has been compiled so far (for debugging)."""
         return [
-            c.predicate.source
-            for c in self._compiled.values()
-            if rule_id_or_title in (c.rule.rule_id, c.rule.title)
+            c.predicate.source for c in self._compiled.values() if rule_id_or_title in (c.rule.rule_id, c.rule.title)
         ]
 
     def stats(self) -> RuleSetStats:

@@ -11,8 +11,11 @@ greedy leftmost walk is exact for `*`-separated pieces.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+import re._constants as sre_constants
+import re._parser as sre_parse
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import ahocorasick
 import re2
@@ -175,13 +178,16 @@ class Regex:
 
     pySigma has already checked the pattern against RE2's syntax (its default policy), so both engines
     accept it; Python's engine gets `re.ASCII` so that `\\w`, `\\d`, `\\s` mean what they mean in PCRE
-    and RE2.
+    and RE2. `required` are literal runs one of which every match contains (see `required_literals`):
+    a plain `in` check on them skips most regex searches at C speed.
     """
 
     pattern: str
     flags: str  # a subset of "ims"
     fast: re.Pattern[str] = field(compare=False)
     safe: object = field(compare=False)
+    required: frozenset[str] | None = field(default=None, compare=False)
+    fold: bool = field(default=False, compare=False)  # `required` is lower-cased: search the lowered value
 
     @classmethod
     def compile(cls, pattern: str, flags: str = "") -> Regex:
@@ -192,9 +198,18 @@ class Regex:
         fast = re.compile(pattern, pyflags)
         inline = f"(?{flags})" if flags else ""
         safe = re2.compile(inline + pattern)
-        return cls(pattern, flags, fast, safe)
+        required, fold = required_literals(fast)
+        return cls(pattern, flags, fast, safe, required, fold)
 
     def __call__(self, s: str) -> bool:
+        required = self.required
+        if required is not None:
+            text = s.lower() if self.fold else s
+            for lit in required:
+                if lit in text:
+                    break
+            else:
+                return False
         if len(s) <= RE2_THRESHOLD:
             return self.fast.search(s) is not None
         return self.safe.search(s) is not None  # type: ignore[attr-defined]
@@ -203,31 +218,105 @@ class Regex:
         return f"Regex({self.pattern!r}, {self.flags!r})"
 
 
+_REPEATS = (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT, sre_constants.POSSESSIVE_REPEAT)
+
+
+def _selectivity(literals: frozenset[str]) -> tuple[int, int]:
+    return (min(len(x) for x in literals), -len(literals))
+
+
+def _sequence_literals(items: Any, fold: bool) -> frozenset[str] | None:
+    """Necessary literal runs of a parsed regex sequence, which is an AND of its elements."""
+    found: list[frozenset[str]] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        if run:
+            text = "".join(run)
+            # Non-ASCII runs may case-fold differently in context; ASCII ones are exact.
+            if text.isascii():
+                found.append(frozenset((text.lower() if fold else text,)))
+            run.clear()
+
+    for op, av in items:
+        if op is sre_constants.LITERAL:
+            run.append(chr(av))
+            continue
+        flush()
+        sub: frozenset[str] | None = None
+        if op is sre_constants.SUBPATTERN:
+            _group, add_flags, _del_flags, body = av
+            sub = _sequence_literals(body, fold or bool(add_flags & re.IGNORECASE))
+        elif op in _REPEATS:
+            low, _high, body = av
+            if low >= 1:
+                sub = _sequence_literals(body, fold)
+        elif op is sre_constants.ATOMIC_GROUP:
+            sub = _sequence_literals(av, fold)
+        elif op is sre_constants.BRANCH:
+            branches = [_sequence_literals(b, fold) for b in av[1]]
+            if all(b is not None for b in branches):
+                sub = frozenset().union(*branches)  # type: ignore[arg-type]
+        # IN, ANY, AT, CATEGORY, GROUPREF, ASSERT…: require no particular text
+        if sub:
+            found.append(sub)
+    flush()
+    return max(found, key=_selectivity) if found else None
+
+
+def required_literals(compiled: re.Pattern[str]) -> tuple[frozenset[str] | None, bool]:
+    """Literal runs one of which occurs in every match, from CPython's own regex parser, and whether
+    they are lower-cased (then the value must be lower-cased before looking for them).
+
+    A regex made only of classes and wildcards has none.
+    """
+    try:
+        parsed = sre_parse.parse(compiled.pattern, compiled.flags)
+    except Exception:  # pragma: no cover - it compiled, so it parses
+        return None, False
+    if parsed.state.flags & re.IGNORECASE or "(?" in compiled.pattern:
+        # Wholly or partly case-insensitive (an inline `(?i:…)` group): compare everything folded.
+        return _sequence_literals(list(parsed), True), True
+    return _sequence_literals(list(parsed), False), False
+
+
 # OR-lists of substrings longer than this run through one Aho-Corasick automaton instead of a chain of
 # `in` tests: a chain costs one scan of the value per literal.
 CONTAINS_AUTOMATON_MIN = 8
 
 
 class ContainsAny:
-    """`any(lit in value for lit in literals)` in one pass over the value."""
+    """`any(lit in value for lit in literals)` in one automaton pass over the value.
 
-    __slots__ = ("literals", "_automaton")
+    Literals with non-ASCII characters (emoji, homoglyph lists) are only searched when the value
+    itself is not pure ASCII — they cannot occur otherwise, and `str.isascii()` is nearly free.
+    """
+
+    __slots__ = ("literals", "_ascii", "_other")
 
     def __init__(self, literals: Sequence[str]) -> None:
         self.literals = tuple(literals)
-        a = ahocorasick.Automaton()
-        for i, lit in enumerate(self.literals):
-            a.add_word(lit, i)
-        a.make_automaton()
-        self._automaton = a
+        ascii_lits = [x for x in self.literals if x.isascii()]
+        other = [x for x in self.literals if not x.isascii()]
+        self._ascii = _automaton(ascii_lits) if ascii_lits else None
+        self._other = _automaton(other) if other else None
 
     def __call__(self, s: str) -> bool:
-        for _ in self._automaton.iter(s):
-            return True
+        if self._ascii is not None:
+            for _ in self._ascii.iter(s):
+                return True
+        if self._other is not None and not s.isascii():
+            for _ in self._other.iter(s):
+                return True
         return False
 
     def __repr__(self) -> str:
         return f"ContainsAny({len(self.literals)} literals)"
 
 
-Matcher = Callable[[str], bool]
+def _automaton(words: Sequence[str]) -> Any:
+    a = ahocorasick.Automaton()
+    for i, w in enumerate(words):
+        a.add_word(w, i)
+    a.make_automaton()
+    return a

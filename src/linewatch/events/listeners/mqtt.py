@@ -41,6 +41,9 @@ class MqttSubscriber:
         self.client.on_message = self._on_message
         self.host, self.port = host, port
         self._stop = threading.Event()
+        # Shared across messages: Sparkplug B aliases announced in a BIRTH are used by later DATA.
+        self.state: dict = {}
+        self.options: dict = {}
 
     def _on_connect(self, client, userdata, flags, reason_code, properties):
         for topic in self.topics:
@@ -48,7 +51,8 @@ class MqttSubscriber:
 
     def _on_message(self, client, userdata, message):
         name = self.source or source_for_topic(message.topic)
-        context = sources.Context(source_name=f"mqtt:{message.topic}", site=self.site)
+        context = sources.Context(source_name=f"mqtt:{message.topic}", site=self.site, options=self.options,
+                                  state=self.state)
         record = sources.Record(message.topic, (message.topic, bytes(message.payload)))
         events = []
         for item in parse_records(sources.get(name), [record], context):

@@ -223,7 +223,11 @@ def table_records(stream: Any, context: Any) -> Any:
         delimiter = max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
     feed = _RowFeed(_chain_lines(first_number, first_line, lines))
     reader = csv.reader(feed, delimiter=delimiter, skipinitialspace=True)
-    header = [h.strip() for h in next(reader)]
+    try:
+        header = [h.strip() for h in next(reader)]
+    except csv.Error as exc:
+        yield Record(f"line {first_number}", _Undecodable("", f"bad CSV header: {exc}"))
+        return
     if context is not None:
         context.state["columns"] = header
     while True:
@@ -234,7 +238,7 @@ def table_records(stream: Any, context: Any) -> Any:
             return
         except csv.Error as exc:
             yield Record(f"line {feed.start or feed.number}", _Undecodable("", f"bad CSV: {exc}"))
-            return
+            continue
         if not any(cell.strip() for cell in row):
             continue
         data: dict[str, Any] = {}
@@ -350,15 +354,13 @@ class Fields:
         return default if value is None else value
 
     def first(self, *keys: str) -> Any:
-        """The first of `keys` that has a value (every key that has one counts as used)."""
-        found = None
+        """The value of the first of `keys` that has one (only that key counts as used)."""
         for key in keys:
             value = self.data.get(key)
             if value is not None:
                 self.used.add(key)
-                if found is None:
-                    found = value
-        return found
+                return value
+        return None
 
     def str(self, key: str) -> str | None:
         value = self.get(key)

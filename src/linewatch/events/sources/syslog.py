@@ -379,21 +379,26 @@ class SyslogSource(Source):
         yield make_event(self.name, msg, text, context)
 
 
+def cee_payload(message: str, unmapped: dict[str, Any]) -> str:
+    """A CEE (lumberjack) message, `@cee: {json}`: its fields go to `unmapped` as `cee.*` and its
+    `msg` becomes the message. Any other message is returned as it is."""
+    if not message.startswith("@cee:"):
+        return message
+    try:
+        payload = decode_json(message[5:].strip())
+    except ValueError:
+        return message  # not JSON after all: keep the text
+    if not isinstance(payload, dict):
+        return message
+    unmapped.update(flatten(payload, "cee"))
+    return payload["msg"] if isinstance(payload.get("msg"), str) else message
+
+
 def make_event(source: str, msg: SyslogMessage, raw: str, context: Context) -> Event:
     attrs: dict[str, Any] = {}
     unmapped: dict[str, Any] = {"format": msg.format}
     header_attrs(msg, attrs, unmapped)
-    message = msg.message
-    if message.startswith("@cee:"):
-        # CEE / lumberjack JSON after the cookie: its fields go to unmapped as cee.*
-        try:
-            payload = decode_json(message[5:].strip())
-        except ValueError:
-            payload = None
-        if isinstance(payload, dict):
-            unmapped.update(flatten(payload, "cee"))
-            if isinstance(payload.get("msg"), str):
-                message = payload["msg"]
+    message = cee_payload(msg.message, unmapped)
     time = msg.time
     if time is None:
         time = epoch_ms(dt.datetime.now(dt.UTC))
