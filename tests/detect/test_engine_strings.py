@@ -9,14 +9,11 @@ from linewatch.detect.engine import ir
 from linewatch.detect.engine import strings as s
 
 
-def test_for(pattern: str, cased: bool = False) -> ir.Node:
+def pattern_node(pattern: str, cased: bool = False) -> ir.Node:
     parts = SigmaString(pattern).s
     return s.string_test(
         "F", s.tokens_from_parts(parts, SpecialChars.WILDCARD_MULTI, SpecialChars.WILDCARD_SINGLE), cased
     )
-
-
-test_for.__test__ = False  # a helper, not a test
 
 
 @pytest.mark.parametrize(
@@ -34,12 +31,12 @@ test_for.__test__ = False  # a helper, not a test
     ],
 )
 def test_simple_patterns_become_single_string_calls(pattern, op, arg):
-    node = test_for(pattern)
+    node = pattern_node(pattern)
     assert (node.op, node.arg) == (op, arg)
 
 
 def test_cased_patterns_keep_their_case():
-    assert test_for("*EnCoDe*", cased=True).arg == "EnCoDe"
+    assert pattern_node("*EnCoDe*", cased=True).arg == "EnCoDe"
 
 
 @pytest.mark.parametrize(
@@ -54,7 +51,7 @@ def test_cased_patterns_keep_their_case():
     ],
 )
 def test_glob_walks_pieces_left_to_right(pattern, yes, no):
-    node = test_for(pattern)
+    node = pattern_node(pattern)
     assert node.op == ir.GLOB
     for value in yes:
         assert node.arg(value), value
@@ -63,7 +60,7 @@ def test_glob_walks_pieces_left_to_right(pattern, yes, no):
 
 
 def test_glob_reports_its_fixed_pieces_as_literals():
-    assert sorted(test_for("*powershell*-e?c *").arg.literals()) == ["-e", "c ", "powershell"]
+    assert sorted(pattern_node("*powershell*-e?c *").arg.literals()) == ["-e", "c ", "powershell"]
 
 
 def test_regex_required_literals_and_guard():

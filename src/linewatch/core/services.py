@@ -14,7 +14,7 @@ from django.db.models import Max, Q, QuerySet
 
 from linewatch.core.choices import ASSET_KIND_DOMAIN, OWNERSHIP_PRECEDENCE, Domain, RaciRole
 from linewatch.core.engine.consequence import AssetSpec, Consequence, Group, LineSpec, PlantGraph
-from linewatch.core.models import Asset, AuditEntry, Dependency, Interface, Line, Ownership, Site, Team
+from linewatch.core.models import Asset, AuditEntry, Dependency, Door, Interface, Line, Ownership, Site, Team
 from linewatch.core.permissions import Cap, visible_sites
 from linewatch.errors import InputError
 
@@ -147,6 +147,12 @@ class AssetIndex:
         }
         for ref in refs.values():
             self.by_name.setdefault(ref.name.lower(), []).append(ref)
+        # A door event names the door; the device behind it is the door's controller.
+        self.by_door: dict[tuple[str, str], AssetRef] = {
+            (site, door): refs[controller]
+            for site, door, controller in Door.objects.exclude(controller=None).values_list(
+                "site__slug", "slug", "controller_id")
+        }
         for asset_id, ip, mac in Interface.objects.values_list("asset_id", "ip", "mac"):
             if ip:
                 self.by_ip.setdefault(ip, refs[asset_id])

@@ -23,7 +23,7 @@ LEVEL_SEVERITY = {"informational": Severity.INFORMATIONAL, "low": Severity.LOW, 
 # Where an event names the device a detection is about, most specific first: the target of a
 # connection, then the reporting device, then the source.
 TARGET_PATHS = ("dst_endpoint.ip", "device.ip", "device.hostname", "device.name", "dst_endpoint.hostname",
-                "src_endpoint.ip", "src_endpoint.hostname")
+                "device.asset.name", "src_endpoint.ip", "src_endpoint.hostname")
 COSTLY_PER_HOUR = 50_000.0
 
 

@@ -171,7 +171,7 @@ def may_handle(user, alert: Alert) -> bool:
 
 
 def _locked(alert: Alert) -> Alert:
-    return Alert.objects.select_for_update().select_related("assignee", "assigned_team").get(pk=alert.pk)
+    return Alert.objects.select_for_update(of=("self",)).select_related("assignee", "assigned_team").get(pk=alert.pk)
 
 
 def _log(alert: Alert, user, action: str, *, via: str, before: tuple[str, str], text: str = "") -> AlertNote:
@@ -344,7 +344,7 @@ def assign_case(alert: Alert, window: dt.timedelta = CASE_WINDOW) -> Case:
     if alert.case_id:
         return alert.case
     with transaction.atomic():
-        alert = Alert.objects.select_for_update().select_related("asset").get(pk=alert.pk)
+        alert = Alert.objects.select_for_update(of=("self",)).select_related("asset").get(pk=alert.pk)
         if alert.case_id:
             return alert.case
         actors = alert_actors(alert)

@@ -1,9 +1,18 @@
-"""Which detectors a worker runs. `LINEWATCH_TEST_DETECTOR` selects a test detector instead
-(for the distributed-mode tests), otherwise the built-in rule packs load."""
+"""Which detectors a worker runs: the Linewatch rule pack plus any rule folders named in
+`LINEWATCH_RULES` (paths separated by the OS path separator, e.g. a SigmaHQ checkout).
+`LINEWATCH_TEST_DETECTOR` selects a test detector instead (the distributed-mode tests)."""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
+
+
+def rule_paths() -> list[Path]:
+    from linewatch.detect.sigma import PACK
+
+    extra = [Path(p) for p in os.environ.get("LINEWATCH_RULES", "").split(os.pathsep) if p]
+    return [PACK, *extra]
 
 
 def load_detectors() -> list:
@@ -12,4 +21,6 @@ def load_detectors() -> list:
         from linewatch.detect import testing
 
         return testing.detectors(test)
-    return []
+    from linewatch.detect.sigma import SigmaDetector
+
+    return [SigmaDetector.from_paths(rule_paths())]

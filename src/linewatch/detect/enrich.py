@@ -3,7 +3,8 @@
 
 For each endpoint an event names (`src_endpoint`, `dst_endpoint`, `device`), the asset found by
 IP, MAC or host name adds `<endpoint>.asset.{name,kind,domain,zone,purdue_level,criticality,area}`.
-An event without a site takes the site of the asset it is about.
+An event without a site takes the site of the asset it is about. A door event without a device
+gets the door's controller as its device.
 """
 
 from __future__ import annotations
@@ -40,4 +41,9 @@ def enrich(event: Event, index: AssetIndex) -> Event:
                 if not event.site:
                     event.site = ref.site
                 break
+    door = attrs.get("door.name")
+    if door and "device.asset.name" not in attrs:
+        ref = index.by_door.get((event.site, door))
+        if ref is not None:
+            attrs.update(_describe("device", ref))
     return event

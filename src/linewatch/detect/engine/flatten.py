@@ -35,7 +35,10 @@ def flatten(record: Mapping[str, Any]) -> dict[str, Any]:
     system = event.get("System")
     if isinstance(system, Mapping):
         for name, value in system.items():
-            _element(out, name, value)
+            if value.__class__ is str or value.__class__ is int:  # the common case, inline
+                out[name] = value
+            else:
+                _element(out, name, value)
     for section in _SECTIONS:
         body = event.get(section)
         if not isinstance(body, Mapping):
@@ -54,7 +57,9 @@ def flatten(record: Mapping[str, Any]) -> dict[str, Any]:
                     _field(out, wrapper, inner, section)
         else:
             for name, value in body.items():
-                if name != "#attributes":
+                if (value.__class__ is str or value.__class__ is int) and name not in out:
+                    out[name] = value  # the common case, inline: a plain field that clashes with nothing
+                elif name != "#attributes":
                     _field(out, name, value, section)
     return out
 

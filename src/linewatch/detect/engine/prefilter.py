@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 import ahocorasick
@@ -127,6 +128,7 @@ def build_automaton(words: Iterable[str]) -> Any:
 
 
 _NON_ASCII = re.compile("[\u0080-\U0010ffff]")
+_VALUE = itemgetter(1)  # (end position, value) -> value
 
 
 class Prefilter:
@@ -175,7 +177,8 @@ class Prefilter:
         hit: set[int] = set(self.always)
         if self._automaton is not None:
             positions = self._positions
-            for index in {index for _, index in self._automaton.iter(text)}:
+            # map/itemgetter/set run in C: no bytecode per literal occurrence (~30 per Sysmon event)
+            for index in set(map(_VALUE, self._automaton.iter(text))):
                 hit.update(positions[index])
         if self._by_char and not text.isascii():
             by_char = self._by_char
