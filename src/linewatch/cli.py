@@ -12,6 +12,7 @@ app = typer.Typer(help="Linewatch: cyber-physical security operations for manufa
 def _register() -> None:
     from linewatch.core.cli import consequence_command, site_app, token_app, user_app
     from linewatch.demo.cli import demo, migrate, serve
+    from linewatch.detect.cli import rules_app
     from linewatch.events.cli import ingest, listen_app, sources_command
 
     app.add_typer(site_app, name="site")
@@ -24,6 +25,7 @@ def _register() -> None:
     app.command()(ingest)
     app.command("sources")(sources_command)
     app.add_typer(listen_app, name="listen")
+    app.add_typer(rules_app, name="rules")
 
 
 _register()

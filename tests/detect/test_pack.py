@@ -69,7 +69,8 @@ def test_physical_device_reaching_it_or_the_internet(run):
     assert "Physical-security device opens connections to corporate or OT hosts" in run(to_wms)
     out = ev(EventClass.NETWORK_ACTIVITY, 6, **{"src_endpoint.ip": "10.1.4.50", "dst_endpoint.ip": "203.0.113.5"})
     assert "Physical-security device connects to the Internet" in run(out)
-    hmi_to_plc = ev(EventClass.NETWORK_ACTIVITY, 6, **{"src_endpoint.ip": "10.1.11.21", "dst_endpoint.ip": "10.1.11.10"})
+    hmi_to_plc = ev(EventClass.NETWORK_ACTIVITY, 6,
+                    **{"src_endpoint.ip": "10.1.11.21", "dst_endpoint.ip": "10.1.11.10"})
     assert run(hmi_to_plc) == []
 
 

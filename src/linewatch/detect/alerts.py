@@ -132,4 +132,8 @@ def record_alert(detection: Detection):
             "safety_critical": bool(consequence.get("safety_critical")),
             "event_uids": [e.uid for e in detection.events], "finding": finding,
         })
+        if created:
+            from linewatch.detect.cases import assign_case
+
+            assign_case(alert)
     return alert, created
