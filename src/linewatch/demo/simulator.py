@@ -9,6 +9,7 @@ minute. Deterministic for a given seed and start time.
 
 from __future__ import annotations
 
+import heapq
 import random
 import threading
 import time
@@ -97,6 +98,7 @@ class Simulator:
             self.remote_session_into_ot,
         ]
         self.incident_index = 0
+        self.pending: list[tuple[int, int, Event]] = []
 
     # ------------------------------------------------------------ building blocks
 
@@ -209,12 +211,18 @@ class Simulator:
     # ------------------------------------------------------------ driving
 
     def tick(self, now_ms: int) -> list[Event]:
+        """The events of one tick. A scenario's later steps wait until their time comes, as a
+        real sensor would report them (events from the future would confuse event-time windows)."""
         events = list(self.normal(now_ms))
         if now_ms / 1000 >= self.next_incident:
             scenario = self.incidents[self.incident_index % len(self.incidents)]
             self.incident_index += 1
-            events.extend(scenario(now_ms))
+            for event in scenario(now_ms):
+                heapq.heappush(self.pending, (event.time, self.counter, event))
+                self.counter += 1
             self.next_incident = now_ms / 1000 + self.incident_every
+        while self.pending and self.pending[0][0] <= now_ms:
+            events.append(heapq.heappop(self.pending)[2])
         return events
 
 

@@ -15,6 +15,7 @@ alerts on its own only when the correlation says `generate: true` (Sigma's seman
 
 from __future__ import annotations
 
+import os
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -28,7 +29,8 @@ from linewatch.events.schema import Event, EventClass
 
 PACK = Path(__file__).parent / "rules" / "linewatch"
 ENVELOPE = ("uid", "time", "class_uid", "activity_id", "severity_id", "status_id", "message", "source", "site")
-EVIDENCE_KEPT = 20_000  # recent events remembered to give correlation alerts their evidence
+EVIDENCE_KEPT = 20_000
+DEFAULT_LATENESS_MS = 500  # live feeds arrive in order within this; it bounds correlation latency  # recent events remembered to give correlation alerts their evidence
 
 
 def linewatch_rows() -> list[LogsourceRow]:
@@ -61,7 +63,12 @@ class SigmaDetector:
         self.recent: OrderedDict[str, Event] = OrderedDict()
 
     @classmethod
-    def from_paths(cls, paths: Iterable[str | Path], *, lateness_ms: int = 5_000) -> SigmaDetector:
+    def from_paths(cls, paths: Iterable[str | Path], *, lateness_ms: int | None = None) -> SigmaDetector:
+        """Load rules and correlations. `lateness_ms`: how late an event may arrive and still be
+        ordered into the correlation windows (default LINEWATCH_CORRELATION_LATENESS_MS or
+        DEFAULT_LATENESS_MS); correlation alerts wait that long before they fire."""
+        if lateness_ms is None:
+            lateness_ms = int(os.environ.get("LINEWATCH_CORRELATION_LATENESS_MS", DEFAULT_LATENESS_MS))
         paths = list(paths)
         ruleset = RuleSet.from_paths(paths, router=router())
         known = [v for r in ruleset.rules for v in (r.match.name, r.rule_id) if v]

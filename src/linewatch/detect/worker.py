@@ -1,7 +1,7 @@
 """The detection worker of the embedded mode: it reads the event store as a log, enriches each
 batch with the plant model, runs the detectors and records alerts — and moves its position in
 the same transaction as the alerts, so a crash replays at most one uncommitted batch and, alert
-uids being deterministic, records nothing twice.
+uids being deterministic, records nothing twice. One worker per name: the embedded mode runs one.
 
 In the distributed mode (NATS JetStream) the same `process()` runs behind a durable consumer.
 """
@@ -48,7 +48,7 @@ def process(events: Sequence[Event], detectors: Sequence[Detector],
 
 
 class DetectionWorker:
-    def __init__(self, detectors: Sequence[Detector], name: str = "detect", batch: int = 1000) -> None:
+    def __init__(self, detectors: Sequence[Detector], name: str = "detect", batch: int = 500) -> None:
         self.detectors = list(detectors)
         self.name = name
         self.batch = batch
@@ -56,15 +56,24 @@ class DetectionWorker:
         self.context = ContextTracker()
 
     def run_once(self) -> int:
-        """Process the next batch of stored events; return how many there were."""
+        """Process the next batch of stored events; return how many there were.
+
+        Reading and detecting happen outside any write transaction, so ingestion is never
+        blocked behind detection (SQLite has one writer); only the alerts and the new position
+        are written, together, in a short transaction.
+        """
+        start, _ = ConsumerPosition.objects.get_or_create(name=self.name)
+        rows = list(StoredEvent.objects.filter(id__gt=start.position).order_by("id")
+                    .values_list("id", "body")[: self.batch])
+        if not rows:
+            return 0
+        events = [msgspec.convert(body, Event) for _, body in rows]
+        detections = process(events, self.detectors, self.context)
         with transaction.atomic():
-            position, _ = ConsumerPosition.objects.select_for_update().get_or_create(name=self.name)
-            rows = list(StoredEvent.objects.filter(id__gt=position.position).order_by("id")
-                        .values_list("id", "body")[: self.batch])
-            if not rows:
-                return 0
-            events = [msgspec.convert(body, Event) for _, body in rows]
-            for detection in process(events, self.detectors, self.context):
+            position = ConsumerPosition.objects.select_for_update().get(name=self.name)
+            if position.position != start.position:
+                return 0  # another worker with this name moved on: its alerts stand, ours are dropped
+            for detection in detections:
                 _, created = record_alert(detection)
                 self.alerts += created
             position.position = rows[-1][0]
