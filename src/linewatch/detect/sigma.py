@@ -29,8 +29,8 @@ from linewatch.events.schema import Event, EventClass
 
 PACK = Path(__file__).parent / "rules" / "linewatch"
 ENVELOPE = ("uid", "time", "class_uid", "activity_id", "severity_id", "status_id", "message", "source", "site")
-EVIDENCE_KEPT = 20_000
-DEFAULT_LATENESS_MS = 500  # live feeds arrive in order within this; it bounds correlation latency  # recent events remembered to give correlation alerts their evidence
+EVIDENCE_KEPT = 20_000  # recent events remembered to give correlation alerts their evidence
+DEFAULT_LATENESS_MS = 500  # live feeds arrive in order within this; it bounds correlation latency
 
 
 def linewatch_rows() -> list[LogsourceRow]:
