@@ -14,6 +14,7 @@ def _register() -> None:
     from linewatch.demo.cli import demo, migrate, serve
     from linewatch.detect.cli import rules_app
     from linewatch.events.cli import ingest, listen_app, sources_command
+    from linewatch.events.worker_cli import worker
 
     app.add_typer(site_app, name="site")
     app.add_typer(user_app, name="user")
@@ -26,6 +27,7 @@ def _register() -> None:
     app.command("sources")(sources_command)
     app.add_typer(listen_app, name="listen")
     app.add_typer(rules_app, name="rules")
+    app.command("worker")(worker)
 
 
 _register()

@@ -133,3 +133,21 @@ def test_unknown_device_then_controller_writes(run):
     known = ev(EventClass.CONTROLLER_ACTIVITY, ControllerActivity.WRITE, at=60_000,
                **{"src_endpoint.ip": "10.1.11.21", "dst_endpoint.ip": "10.1.11.10"})
     assert "A device missing from the model talks to OT, then writes to a controller" not in run(known)
+
+
+def test_the_correlation_operator_hands_its_windows_to_the_next_owner():
+    """Distributed mode: a partition's new owner restores the windows and the correlation completes."""
+    from linewatch.detect.sigma import SigmaCorrelationOperator
+
+    tamper = ev(EventClass.SURVEILLANCE_DEVICE, SurveillanceActivity.TAMPER,
+                **{"device.asset.area": "dock", "device.asset.domain": "physical"})
+    forced = ev(EventClass.PHYSICAL_ACCESS, PhysicalAccessActivity.FORCED, at=30_000, **{"area.name": "dock"})
+    later = ev(EventClass.NETWORK_ACTIVITY, 6, at=60_000)  # moves event time past the lateness
+    first = SigmaCorrelationOperator()
+    assert first.process(tamper) == []
+    second = SigmaCorrelationOperator()
+    second.restore(first.snapshot())
+    titles = [d.title for e in (forced, later) for d in second.process(e)]
+    assert titles == ["Camera tampered or offline, then a door forced in the same area"]
+    fresh = SigmaCorrelationOperator()  # without the hand-over the tamper is forgotten
+    assert [d.title for e in (forced, later) for d in fresh.process(e)] == []

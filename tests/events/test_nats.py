@@ -508,7 +508,8 @@ def test_repeated_denials_counts_each_event_once_and_survives_a_snapshot():
     assert restored.process(badge("eve", 100)) == []  # too late to matter
 
 
-def test_partitions_key_people_then_assets_then_sites():
+def test_partitions_key_people_then_assets_then_sites(monkeypatch):
+    monkeypatch.setenv("LINEWATCH_PARTITION_KEY", "entity")
     assert entity_key(badge("mallory", 1)) == "user:mallory"
     enriched = write(1, OT_PLC)
     enriched.attrs["dst_endpoint.asset.name"] = "plc-line1"
@@ -517,3 +518,9 @@ def test_partitions_key_people_then_assets_then_sites():
     # Stable across processes (no salted hash) and spread over the partitions.
     assert partition_of(badge("mallory", 1), 8) == partition_of(badge("mallory", 2), 8)
     assert len({partition_of(badge(f"p{n}", 1), 8) for n in range(64)}) == 8
+
+
+def test_by_default_a_site_is_one_partition(monkeypatch):
+    """Sigma correlations group by any field (area, address, person): all of a site's events meet."""
+    monkeypatch.delenv("LINEWATCH_PARTITION_KEY", raising=False)
+    assert partition_of(badge("mallory", 1), 8) == partition_of(badge("bob", 2), 8) == partition_of(flow(3), 8)

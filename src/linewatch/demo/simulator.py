@@ -231,9 +231,9 @@ def run(stop: threading.Event, interval: float = 1.0, seed: int = 7,
     """Emit a tick of events every `interval` seconds into the store until `stop` is set."""
     from django.db import close_old_connections
 
-    from linewatch.events.store import store_events
+    from linewatch.events.bus import get_bus
 
-    sink = sink or store_events
+    sink = sink or get_bus().publish
     simulator = Simulator(Plant(), seed)
     while not stop.is_set():
         sink(simulator.tick(int(time.time() * 1000)))

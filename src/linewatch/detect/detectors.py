@@ -15,7 +15,9 @@ def rule_paths() -> list[Path]:
     return [PACK, *extra]
 
 
-def load_detectors() -> list:
+def load_detectors(correlations: bool = True) -> list:
+    """`correlations=False` for the distributed mode's stateless stage: there the correlation
+    engine runs as a partition operator (`detect.sigma.SigmaCorrelationOperator`) instead."""
     test = os.environ.get("LINEWATCH_TEST_DETECTOR")
     if test:
         from linewatch.detect import testing
@@ -23,4 +25,4 @@ def load_detectors() -> list:
         return testing.detectors(test)
     from linewatch.detect.sigma import SigmaDetector
 
-    return [SigmaDetector.from_paths(rule_paths())]
+    return [SigmaDetector.from_paths(rule_paths(), run_correlations=correlations)]

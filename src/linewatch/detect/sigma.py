@@ -57,13 +57,18 @@ def flat(event: Event) -> dict[str, Any]:
 class SigmaDetector:
     """Runs single-event rules on each event and feeds their matches to the correlations."""
 
-    def __init__(self, ruleset: RuleSet, correlations: CorrelationEngine | None = None) -> None:
+    def __init__(self, ruleset: RuleSet, correlations: CorrelationEngine | None = None,
+                 run_correlations: bool = True) -> None:
         self.ruleset = ruleset
         self.correlations = correlations
+        # False where another stage owns the correlation state (the distributed mode's partitions):
+        # the engine then only says which base rules alert on their own (`generate`).
+        self.run_correlations = run_correlations and correlations is not None
         self.recent: OrderedDict[str, Event] = OrderedDict()
 
     @classmethod
-    def from_paths(cls, paths: Iterable[str | Path], *, lateness_ms: int | None = None) -> SigmaDetector:
+    def from_paths(cls, paths: Iterable[str | Path], *, lateness_ms: int | None = None,
+                   run_correlations: bool = True) -> SigmaDetector:
         """Load rules and correlations. `lateness_ms`: how late an event may arrive and still be
         ordered into the correlation windows (default LINEWATCH_CORRELATION_LATENESS_MS or
         DEFAULT_LATENESS_MS); correlation alerts wait that long before they fire."""
@@ -74,7 +79,7 @@ class SigmaDetector:
         known = [v for r in ruleset.rules for v in (r.match.name, r.rule_id) if v]
         correlations = CorrelationEngine.from_paths(paths, known_rules=known,
                                                     config=CorrelationConfig(allowed_lateness_ms=lateness_ms))
-        return cls(ruleset, correlations)
+        return cls(ruleset, correlations, run_correlations)
 
     def _remember(self, event: Event) -> None:
         self.recent[event.uid] = event
@@ -92,13 +97,19 @@ class SigmaDetector:
                 if self.correlations is None or self.correlations.standalone(m.rule_id or m.name or ""):
                     found.append(Detection(m.rule_id or m.name or m.title, m.title, m.level or "medium",
                                            tags=tuple(m.tags), events=(event,)))
-            if self.correlations is None:
+            if not self.run_correlations:
                 continue
             self._remember(event)
             found.extend(self._hits(self.correlations.process(record, event.time, matches)))
-        if self.correlations is not None and events:
+        if self.run_correlations and events:
             found.extend(self._hits(self.correlations.advance(max(e.time for e in events))))
         return found
+
+    def correlate(self, event: Event) -> list[Detection]:
+        """Correlation hits only (the partition operator's step): match, then feed the engine."""
+        record = flat(event)
+        self._remember(event)
+        return self._hits(self.correlations.process(record, event.time, self.ruleset.match(record)))
 
     def _hits(self, hits) -> list[Detection]:
         out = []
@@ -109,3 +120,25 @@ class SigmaDetector:
             out.append(Detection(hit.rule_id or hit.name or hit.title, hit.title, hit.level or "medium",
                                  tags=tuple(hit.tags), events=evidence))
         return out
+
+
+class SigmaCorrelationOperator:
+    """The Sigma correlation engine as a partition operator of the distributed mode: each
+    partition (all of a site's events, see `events.partitions`) has one owner at a time, which
+    keeps the windows and hands them on through `snapshot()`/`restore()`."""
+
+    name = "sigma-correlations"
+
+    def __init__(self) -> None:
+        from linewatch.detect.detectors import rule_paths
+
+        self.detector = SigmaDetector.from_paths(rule_paths())
+
+    def process(self, event: Event) -> list[Detection]:
+        return self.detector.correlate(event)
+
+    def snapshot(self) -> bytes:
+        return self.detector.correlations.snapshot()
+
+    def restore(self, data: bytes) -> None:
+        self.detector.correlations.restore(data)

@@ -92,8 +92,8 @@ class DetectionWorker:
                 close_old_connections()
 
 
-def default_detectors() -> list[Detector]:
+def default_detectors(correlations: bool = True) -> list[Detector]:
     """The detectors every worker runs: the rule packs (see `linewatch.detect.detectors`)."""
     from linewatch.detect.detectors import load_detectors
 
-    return load_detectors()
+    return load_detectors(correlations)

@@ -73,9 +73,19 @@ def entity_key(event: Event) -> str:
     return f"site:{event.site}"
 
 
+def partition_key(event: Event) -> str:
+    """What decides the partition. `LINEWATCH_PARTITION_KEY=site` (the default) puts all of a
+    site's events in one partition, so a Sigma correlation may group by any field (area, source
+    address, person) and still see every event of its group; `entity` spreads one site over
+    partitions by person or asset, for operators that only group by those."""
+    if os.environ.get("LINEWATCH_PARTITION_KEY", "site") == "entity":
+        return entity_key(event)
+    return f"site:{event.site}"
+
+
 def partition_of(event: Event, partitions: int) -> int:
     """A stable partition number (blake2b, not Python's per-process salted `hash`)."""
-    digest = hashlib.blake2b(entity_key(event).encode("utf-8", "surrogateescape"), digest_size=8).digest()
+    digest = hashlib.blake2b(partition_key(event).encode("utf-8", "surrogateescape"), digest_size=8).digest()
     return int.from_bytes(digest, "big") % partitions
 
 
@@ -171,7 +181,16 @@ class RepeatedDenials:
         self._seen_since_prune = 0
 
 
-OPERATORS: dict[str, Callable[[], PartitionOperator]] = {RepeatedDenials.name: RepeatedDenials}
+def _sigma_correlations() -> PartitionOperator:
+    from linewatch.detect.sigma import SigmaCorrelationOperator
+
+    return SigmaCorrelationOperator()
+
+
+OPERATORS: dict[str, Callable[[], PartitionOperator]] = {
+    RepeatedDenials.name: RepeatedDenials,
+    "sigma-correlations": _sigma_correlations,
+}
 
 
 def register_operator(name: str, factory: Callable[[], PartitionOperator]) -> None:

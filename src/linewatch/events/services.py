@@ -10,9 +10,9 @@ import msgspec
 
 from linewatch.errors import InputError
 from linewatch.events import sources
+from linewatch.events.bus import get_bus
 from linewatch.events.ingest import parse_records, parse_stream
 from linewatch.events.schema import Event, event_uid
-from linewatch.events.store import store_events
 
 BATCH = 1000
 MAX_REPORTED_ERRORS = 1000
@@ -42,7 +42,7 @@ def _drain(items: Iterable[Event | InputError], report: IngestReport,
     batch: list[Event] = []
 
     def flush() -> None:
-        result = store_events(batch)
+        result = get_bus().publish(batch)
         report.stored += len(result.stored)
         report.duplicates += result.duplicates
         stored.extend(result.stored)
@@ -93,7 +93,7 @@ def ingest_ndjson(body: bytes, *, default_site: str = "", allowed_site: Callable
                 events.append((number, event))
         except InputError as exc:
             results.append({"line": number, "status": "rejected", "reason": exc.message})
-    stored = {e.uid for e in store_events([e for _, e in events]).stored} if events else set()
+    stored = {e.uid for e in get_bus().publish([e for _, e in events]).stored} if events else set()
     for number, event in events:
         status = "accepted" if event.uid in stored else "duplicate"
         stored.discard(event.uid)  # a uid twice in one batch: the second is a duplicate

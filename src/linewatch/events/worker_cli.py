@@ -58,13 +58,12 @@ def worker(
     err.print("Worker stopped.")
 
 
-def _detectors() -> list:
-    """The registry's detectors (`detect.worker.default_detectors`) when it exists, else none:
-    the rule engine plugs in there, the worker only needs the `Detector` protocol."""
-    from linewatch.detect import worker as detect_worker
+def _detectors(correlations: bool = True) -> list:
+    """The registry's detectors (`detect.worker.default_detectors`); in the distributed mode the
+    stateless stage runs them without correlations, which the partitions own."""
+    from linewatch.detect.worker import default_detectors
 
-    registry = getattr(detect_worker, "default_detectors", None)
-    return list(registry()) if registry else []
+    return list(default_detectors(correlations))
 
 
 def _run_embedded(stop: threading.Event, batch: int) -> None:
@@ -100,7 +99,7 @@ def _run_distributed(stop: threading.Event, batch: int, stateless: bool, partiti
             thread = threading.Thread(target=stage.run, args=(stop,), name="partition-coordinator", daemon=True)
             thread.start()
             threads.append(thread)
-        detectors = _detectors()
+        detectors = _detectors(correlations=False)
         err.print(f"Worker {name} running on {config.url} ({config.events_stream}, {partitions} partitions, "
                   f"{len(detectors)} detectors); Ctrl-C stops it.")
         if stateless:

@@ -1,5 +1,6 @@
-"""A small batcher: listeners hand it events; it stores them in batches (by count or age) and
-runs the batch's acknowledgements only after the batch is durable."""
+"""A small batcher: listeners hand it events; it publishes them in batches (by count or age) to
+the bus — the store, or NATS JetStream in the distributed mode — and runs the batch's
+acknowledgements only after the bus has them durably."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from linewatch.events.bus import get_bus
 from linewatch.events.schema import Event
-from linewatch.events.store import store_events
 
 
 class Batcher:
@@ -44,7 +45,7 @@ class Batcher:
             events, acks = self._events, self._acks
             self._events, self._acks = [], []
         if events:
-            result = store_events(events)
+            result = get_bus().publish(events)
             self.stored += len(result.stored)
             self.duplicates += result.duplicates
             if self.on_stored:
