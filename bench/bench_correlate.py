@@ -9,10 +9,11 @@
     ../shared/design/peers.md (1,600 events/s; a different rule set, named for scale only).
     The SigmaHQ Windows figure is `bench/bench_sigma.py`'s.
 (b) End-to-end latency at a steady rate: a producer stores simulator events at --rate events/s
-    (batches every 100 ms, as the HTTP endpoint and listeners do), the embedded detection worker
-    runs beside it, and each alert's latency is its creation time minus the ingest time of its
-    newest evidence event. Event times are stamped at arrival (a live feed), so correlation alerts
-    include the correlation engine's allowed lateness. Prints p50/p95/p99 and the achieved rate.
+    (batches every 100 ms, as the HTTP endpoint and listeners do) while the embedded detection
+    worker runs beside it (as `linewatch worker` in its own process, then as a thread of the
+    producer). An alert's latency is its creation time minus the ingest time of its newest evidence
+    event. Event times are stamped at arrival (a live feed), so correlation alerts include the
+    correlation engine's allowed lateness. Prints p50/p95/p99 and the achieved rate.
 """
 
 from __future__ import annotations
@@ -78,11 +79,12 @@ def throughput(n: int) -> None:
                   f"vs Zircolite's {ZIRCOLITE_EPS:,} events/s (peers.md): {ours / ZIRCOLITE_EPS:.1f}×")
 
 
-def latency(rate: int, seconds: float) -> None:
+def latency(rate: int, seconds: float, in_process: bool = False) -> None:
+    import subprocess
+
     from django.db import close_old_connections
 
     from linewatch.detect.models import Alert
-    from linewatch.detect.worker import DetectionWorker, default_detectors
     from linewatch.events.models import StoredEvent
     from linewatch.events.store import store_events
 
@@ -90,13 +92,21 @@ def latency(rate: int, seconds: float) -> None:
     events = stream(int(rate * seconds), start_ms)
     Alert.objects.all().delete()
     stop = threading.Event()
-    worker = DetectionWorker(default_detectors(), name=f"bench-{start_ms}")
-    from linewatch.events.models import ConsumerPosition
+    if in_process:
+        from linewatch.detect.worker import DetectionWorker, default_detectors
+        from linewatch.events.models import ConsumerPosition
 
-    last = StoredEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
-    ConsumerPosition.objects.update_or_create(name=worker.name, defaults={"position": last})
-    thread = threading.Thread(target=worker.run, args=(stop, 0.02), daemon=True)
-    thread.start()
+        worker = DetectionWorker(default_detectors(), name=f"bench-{start_ms}")
+        last = StoredEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        ConsumerPosition.objects.update_or_create(name=worker.name, defaults={"position": last})
+        thread = threading.Thread(target=worker.run, args=(stop, 0.02), daemon=True)
+        thread.start()
+    else:  # the deployment's shape: `linewatch serve` (here: this producer) and `linewatch worker`
+        process = subprocess.Popen([sys.executable, "-m", "linewatch.cli", "worker"], stderr=subprocess.PIPE,
+                                   text=True, env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")})
+        while "running" not in (line := process.stderr.readline()):
+            if not line:
+                raise SystemExit("the worker did not start")
     per_batch = max(1, rate // 10)
     began = time.perf_counter()
     for i in range(0, len(events), per_batch):
@@ -112,7 +122,11 @@ def latency(rate: int, seconds: float) -> None:
     produced = time.perf_counter() - began
     time.sleep(2.0)
     stop.set()
-    thread.join(10)
+    if in_process:
+        thread.join(10)
+    else:
+        process.terminate()
+        process.wait(20)
     close_old_connections()
     received = dict(StoredEvent.objects.filter(uid__in=[e.uid for e in events]).values_list("uid", "received"))
     delays = []
@@ -120,8 +134,9 @@ def latency(rate: int, seconds: float) -> None:
         times = [received[u] for u in alert.event_uids if u in received]
         if times:
             delays.append((alert.created - max(times)).total_seconds())
-    print(f"  offered {len(events):,} events at {rate:,}/s over {seconds:g} s; produced in {produced:.1f} s "
-          f"({len(events) / produced:,.0f}/s achieved)")
+    where = "worker thread in the producer's process" if in_process else "worker in its own process"
+    print(f"  {where}: offered {len(events):,} events at {rate:,}/s over {seconds:g} s; produced in "
+          f"{produced:.1f} s ({len(events) / produced:,.0f}/s achieved)")
     if not delays:
         print("  no alerts: nothing to measure")
         return
@@ -136,12 +151,15 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=50_000)
     parser.add_argument("--rate", type=int, default=5000)
     parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--latency-only", action="store_true")
     args = parser.parse_args()
     setup()
-    print("(a) detection throughput, demo mixed stream, Linewatch pack")
-    throughput(args.events)
+    if not args.latency_only:
+        print("(a) detection throughput, demo mixed stream, Linewatch pack")
+        throughput(args.events)
     print("(b) end-to-end latency, embedded mode")
     latency(args.rate, args.seconds)
+    latency(args.rate, args.seconds, in_process=True)
 
 
 if __name__ == "__main__":
