@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
 
 from linewatch.core import services
 from linewatch.core.models import Asset, Site
+from linewatch.detect.detection import Detection
 from linewatch.events.schema import Event, EventClass, Severity, event_uid
 
 LEVEL_SEVERITY = {"informational": Severity.INFORMATIONAL, "low": Severity.LOW, "medium": Severity.MEDIUM,
@@ -25,19 +25,6 @@ LEVEL_SEVERITY = {"informational": Severity.INFORMATIONAL, "low": Severity.LOW, 
 TARGET_PATHS = ("dst_endpoint.ip", "device.ip", "device.hostname", "device.name", "dst_endpoint.hostname",
                 "device.asset.name", "src_endpoint.ip", "src_endpoint.hostname")
 COSTLY_PER_HOUR = 50_000.0
-
-
-@dataclass(frozen=True)
-class Detection:
-    """What a rule said: the engine's match, independent of how the rule was written."""
-
-    rule_id: str
-    title: str
-    level: str = "medium"
-    description: str = ""
-    tags: tuple[str, ...] = ()
-    confidence: int = 80
-    events: Sequence[Event] = field(default_factory=tuple)
 
 
 def severity(level: str, consequence: dict[str, Any], confidence: int) -> int:

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from linewatch.detect.alerts import Detection
+from linewatch.detect.detection import Detection
 from linewatch.detect.engine.correlation import CorrelationConfig, CorrelationEngine
 from linewatch.detect.engine.logsource import WINDOWS_KEY_FIELDS, LogsourceRow, Router, windows_rows
 from linewatch.detect.engine.ruleset import RuleSet
