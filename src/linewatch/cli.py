@@ -12,7 +12,7 @@ app = typer.Typer(help="Linewatch: cyber-physical security operations for manufa
 def _register() -> None:
     from linewatch.core.cli import consequence_command, site_app, token_app, user_app
     from linewatch.demo.cli import demo, migrate, serve
-    from linewatch.detect.cli import rules_app
+    from linewatch.detect.cli import alerts_app, rules_app
     from linewatch.events.cli import ingest, listen_app, sources_command
     from linewatch.events.worker_cli import worker
 
@@ -27,6 +27,7 @@ def _register() -> None:
     app.command("sources")(sources_command)
     app.add_typer(listen_app, name="listen")
     app.add_typer(rules_app, name="rules")
+    app.add_typer(alerts_app, name="alerts")
     app.command("worker")(worker)
 
 

@@ -151,3 +151,29 @@ def test_the_correlation_operator_hands_its_windows_to_the_next_owner():
     assert titles == ["Camera tampered or offline, then a door forced in the same area"]
     fresh = SigmaCorrelationOperator()  # without the hand-over the tamper is forgotten
     assert [d.title for e in (forced, later) for d in fresh.process(e)] == []
+
+
+def test_a_sigma_filter_suppresses_a_rule_at_one_site_only(tmp_path):
+    """Per-site suppressions are Sigma filters on `site` (pySigma semantics: rule AND filter condition)."""
+    (tmp_path / "kolding_firmware.yml").write_text('''
+title: Firmware changes at alpha are done by the vendor under contract
+id: 9a4d2e8c-1f7b-4c55-8a60-2f4f0f6b5a11
+logsource:
+  product: linewatch
+  category: controller_activity
+filter:
+  rules:
+    - lw_ics_firmware_change
+  selection:
+    site: alpha
+  condition: not selection
+''')
+    detector = SigmaDetector.from_paths([PACK, tmp_path], lateness_ms=0)
+    assert detector.ruleset.errors == []
+    def titles(site: str) -> list[str]:
+        change = ev(EventClass.CONTROLLER_ACTIVITY, ControllerActivity.FIRMWARE_CHANGE, site=site,
+                    **{"src_endpoint.asset.domain": "ot"})
+        return [d.title for d in detector.detect([change])]
+
+    at = {site: titles(site) for site in ("alpha", "beta")}
+    assert at == {"alpha": [], "beta": ["Controller firmware changed"]}

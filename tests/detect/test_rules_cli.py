@@ -41,3 +41,12 @@ def test_rules_list(tmp_path):
     titles = {r["title"] for r in rows}
     assert "Controller program download" in titles
     assert "Badge denials, then a remote logon by the same person" in titles
+
+
+def test_alerts_list_prints_findings(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "PYTEST_VERSION"}}
+    env["LINEWATCH_DATA"] = str(tmp_path / "data")
+    result = subprocess.run([sys.executable, "-m", "linewatch.cli", "alerts", "list", "--json"], env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == []

@@ -97,3 +97,40 @@ def rules_list(as_json: bool = JSON) -> None:
         out.print(table)
 
     emit(as_json, rows, human)
+
+
+alerts_app = typer.Typer(help="Alerts as OCSF Detection Findings.", no_args_is_help=True)
+
+
+@alerts_app.command("list")
+@handles_input_errors
+def alerts_list(
+    site: str = typer.Option("", help="Only this site."),
+    status: str = typer.Option("", help="new, acknowledged or closed."),
+    severity_min: int = typer.Option(0, help="OCSF severity 1 (informational) … 5 (critical)."),
+    limit: int = typer.Option(50, help="How many, newest first."),
+    as_json: bool = JSON,
+) -> None:
+    """The newest alerts: with --json, OCSF Detection Findings with consequence, owner and status."""
+    setup_django()
+    from linewatch.detect.models import Alert
+
+    alerts = Alert.objects.select_related("owner_team", "asset").order_by("-time")
+    if site:
+        alerts = alerts.filter(site_slug=site)
+    if status:
+        alerts = alerts.filter(status=status)
+    if severity_min:
+        alerts = alerts.filter(severity_id__gte=severity_min)
+    alerts = list(alerts[:limit])
+    findings = [{**a.finding, "status": a.status, "case": a.case_id} for a in alerts]
+
+    def human() -> None:
+        table = Table("time", "sev", "site", "alert", "asset", "owner", "cost/h", "status")
+        for a in alerts:
+            table.add_row(f"{a.time:%Y-%m-%d %H:%M:%S}", str(a.severity_id), a.site_slug, a.title,
+                          a.asset.name if a.asset else "", a.owner_team.name if a.owner_team else "no owner",
+                          f"{a.cost_per_hour:,.0f}", a.status)
+        out.print(table)
+
+    emit(as_json, findings, human)
