@@ -56,3 +56,17 @@ def test_severity_follows_consequence_and_confidence():
     assert severity("low", {"safety_critical": True}, 30) == Severity.CRITICAL
     assert severity("high", {}, 30) == Severity.MEDIUM
     assert severity("informational", {}, 10) == Severity.INFORMATIONAL
+
+
+@pytest.mark.usefixtures("alpha_beta")
+def test_the_alert_names_the_person_with_their_standing_at_the_site():
+    event = s7_download()
+    event.attrs["actor.user.name"] = "p-tom"
+    alert, _ = record_alert(Detection("r", "Remote session", "high", events=[event]))
+    actor = alert.finding["unmapped"]["actor"]
+    assert actor == {"key": "p-tom", "name": "Tom Fix", "company": "Fixit Automation GmbH",
+                     "affiliation": "contractor", "sponsor": "Anna Berg", "valid_to": "2026-12-31"}
+    unknown = s7_download("10.1.11.21")
+    unknown.attrs["actor.user.name"] = "CORP\\\\nobody"
+    alert, _ = record_alert(Detection("r", "Remote session", "high", events=[unknown]))
+    assert alert.finding["unmapped"]["actor"] == {"name": "CORP\\\\nobody"}

@@ -38,7 +38,23 @@ def test_closed_work_order_does_not_count_and_presence_is_tracked():
     later = enrich(download(WO_START + 7200_000), index)
     tracker.annotate([badge(WO_START + 5400_000, "p-tom"), later])
     assert later.attrs["linewatch.badged_into_area"] is True
+    assert later.attrs["linewatch.authorised_in_area"] is True  # p-tom holds an authorisation for hall-1
     assert later.attrs["linewatch.person_entered_site"] is True
+
+
+@pytest.mark.usefixtures("alpha_beta")
+def test_a_badge_without_authorisation_is_present_but_not_authorised():
+    from linewatch.workforce.models import Authorisation
+
+    Authorisation.objects.all().delete()
+    tracker = ContextTracker()
+    event = enrich(download(WO_START + 7200_000), services.asset_index())
+    tracker.annotate([badge(WO_START + 5400_000, "p-tom"), event])
+    assert event.attrs["linewatch.badged_into_area"] is True
+    assert event.attrs["linewatch.authorised_in_area"] is False
+    engineer = enrich(download(WO_START + 7300_000), services.asset_index())
+    tracker.annotate([badge(WO_START + 7250_000, "p-anna"), engineer])  # alpha-ot's lead
+    assert engineer.attrs["linewatch.authorised_in_area"] is True
 
 
 @pytest.mark.usefixtures("alpha_beta")

@@ -53,7 +53,7 @@ def test_unplanned_program_download_fires_and_a_planned_one_does_not(run):
     download = ev(EventClass.CONTROLLER_ACTIVITY, ControllerActivity.PROGRAM_DOWNLOAD,
                   **{"src_endpoint.ip": "10.1.4.50", "dst_endpoint.ip": "10.1.11.10"})
     titles = run(download)
-    assert "Controller program download or mode change with no work order and nobody badged in" in titles
+    assert "Controller program download or mode change with no work order and no authorised engineer present" in titles
     assert "Controller write from a device outside the OT zones" in titles  # from the camera's address
     # An engineer badged into hall-1 an hour before, from the line's own HMI: only the plain download rule.
     badge = ev(EventClass.PHYSICAL_ACCESS, PhysicalAccessActivity.GRANTED, at=3_600_000 * 2,

@@ -356,3 +356,31 @@ def kind_gaps(sites: QuerySet[Site]) -> list[dict]:
                         "problem": "no accountable owner" if not teams else "conflicting owners",
                         "teams": [t.slug for t in teams]})
     return out
+
+
+# ---------------------------------------------------------------- people
+
+
+def describe_person(name: str, site_slug: str = "") -> dict[str, Any] | None:
+    """The person an account or badge name refers to (by key, e-mail or e-mail name), with their
+    standing at the site: who they work for, as what, who sponsors them, until when."""
+    from linewatch.core.models import Person, SiteAffiliation
+
+    text = (name or "").strip().rsplit("\\", 1)[-1]
+    if not text:
+        return None
+    people = Person.objects.select_related("company")
+    if site_slug:
+        people = people.filter(organisation__sites__slug=site_slug)
+    person = (people.filter(key__iexact=text).first() or people.filter(email__iexact=text).first()
+              or people.filter(email__istartswith=f"{text.split('@')[0]}@").first())
+    if person is None:
+        return None
+    out: dict[str, Any] = {"key": person.key, "name": person.name,
+                           "company": person.company.name if person.company else ""}
+    affiliation = SiteAffiliation.objects.filter(person=person, site__slug=site_slug).select_related(
+        "sponsor").first() if site_slug else None
+    if affiliation:
+        out.update({"affiliation": affiliation.kind, "sponsor": affiliation.sponsor.name if affiliation.sponsor else "",
+                    "valid_to": affiliation.valid_to.isoformat() if affiliation.valid_to else None})
+    return out

@@ -25,6 +25,7 @@ LEVEL_SEVERITY = {"informational": Severity.INFORMATIONAL, "low": Severity.LOW, 
 TARGET_PATHS = ("dst_endpoint.ip", "device.ip", "device.hostname", "device.name", "dst_endpoint.hostname",
                 "device.asset.name", "src_endpoint.ip", "src_endpoint.hostname")
 COSTLY_PER_HOUR = 50_000.0
+ACTOR_PATHS = ("actor.user.name", "user.name", "actor.user.uid")
 
 
 def severity(level: str, consequence: dict[str, Any], confidence: int) -> int:
@@ -72,6 +73,8 @@ def build_finding(detection: Detection) -> dict[str, Any]:
         owners = services.owners_of(asset)
         owner = {role: [{"slug": t.slug, "name": t.name, "email": t.email} for t in teams]
                  for role, teams in owners.teams.items()}
+    actor_name = next((e.attrs[p] for e in events for p in ACTOR_PATHS if e.attrs.get(p)), None)
+    actor = (services.describe_person(str(actor_name), site) or {"name": str(actor_name)}) if actor_name else None
     times = sorted(e.time for e in events) or [0]
     sev = severity(detection.level, consequence, detection.confidence)
     uid = event_uid("alert", detection.rule_id, *sorted(e.uid for e in events))
@@ -90,7 +93,8 @@ def build_finding(detection: Detection) -> dict[str, Any]:
         "evidences": [{"data": {"uid": e.uid, "class_uid": e.class_uid, "source": e.source}} for e in events[:20]],
         "resources": [{"uid": str(ref.id), "name": ref.name, "type": ref.kind, "zone": ref.zone,
                        "criticality": ref.criticality}] if ref else [],
-        "unmapped": {"site": site, "consequence": consequence, "owner": owner},
+        "unmapped": {"site": site, "consequence": consequence, "owner": owner,
+                     **({"actor": actor} if actor else {})},
     }
 
 

@@ -11,6 +11,8 @@ from the store when it starts) and the open work orders, and writes the answers 
 - `linewatch.person_work_order_open`: an open work order is assigned to the acting person;
 - `linewatch.badged_into_area`: someone was granted entry to the target asset's area within
   `PRESENCE_HOURS` before the event;
+- `linewatch.authorised_in_area`: one of them may work there: an authorisation for that area
+  valid at the time, or membership of an OT engineering team;
 - `linewatch.person_entered_site`: the acting person was granted entry at this site within
   `SITE_MEMORY_DAYS`.
 """
@@ -29,10 +31,12 @@ OPEN_STATUSES = ("approved", "in_progress")
 
 class ContextTracker:
     def __init__(self) -> None:
-        self.area_entries: dict[tuple[str, str], int] = {}  # (site, area) -> last granted time (ms)
+        self.area_entries: dict[tuple[str, str], dict[str, int]] = {}  # (site, area) -> person -> last grant (ms)
         self.person_sites: dict[tuple[str, str], int] = {}  # (person, site) -> last granted time (ms)
         self._orders: list[tuple[int, int, str, str, frozenset[str]]] | None = None
         self._orders_version: int | None = None
+        self._authorised: tuple[dict[tuple[str, str, str], list[tuple[int, int]]], frozenset[str]] | None = None
+        self._authorised_version: int | None = None
         self.warmed = False
 
     # ------------------------------------------------------------ state from events
@@ -43,8 +47,9 @@ class ContextTracker:
         area = event.attrs.get("area.name")
         person = event.attrs.get("actor.user.name")
         if area:
-            key = (event.site, area)
-            self.area_entries[key] = max(self.area_entries.get(key, 0), event.time)
+            people = self.area_entries.setdefault((event.site, area), {})
+            who = person or "?"
+            people[who] = max(people.get(who, 0), event.time)
         if person:
             key = (person, event.site)
             self.person_sites[key] = max(self.person_sites.get(key, 0), event.time)
@@ -83,6 +88,29 @@ class ContextTracker:
         self._orders, self._orders_version = orders, version
         return orders
 
+    def _authorisations(self):
+        """(site, area, person) -> validity windows, and the keys of OT engineering team members."""
+        from linewatch.core.models import TeamMember
+        from linewatch.core.services import _model_version
+        from linewatch.workforce.models import Authorisation
+
+        version = _model_version()
+        if self._authorised is not None and version == self._authorised_version:
+            return self._authorised
+        windows: dict[tuple[str, str, str], list[tuple[int, int]]] = {}
+        for site, area, person, start, end in Authorisation.objects.values_list(
+                "site__slug", "area__slug", "person__key", "valid_from", "valid_to"):
+            windows.setdefault((site, area, person), []).append(
+                (int(start.timestamp() * 1000) if start else 0, int(end.timestamp() * 1000) if end else 2**62))
+        engineers = frozenset(TeamMember.objects.filter(team__kind="ot_engineering").values_list(
+            "person__key", flat=True))
+        self._authorised, self._authorised_version = (windows, engineers), version
+        return self._authorised
+
+    def authorised(self, site: str, area: str, person: str, at: int) -> bool:
+        windows, engineers = self._authorisations()
+        return person in engineers or any(s <= at <= e for s, e in windows.get((site, area, person), ()))
+
     # ------------------------------------------------------------ annotate
 
     def annotate(self, events: Sequence[Event]) -> None:
@@ -100,9 +128,11 @@ class ContextTracker:
                     for start, end, site, _, names in orders)
                 area = attrs.get("dst_endpoint.asset.area") or attrs.get("device.asset.area")
                 if area:
-                    last = self.area_entries.get((event.site, area), 0)
-                    attrs["linewatch.badged_into_area"] = 0 < event.time - last <= PRESENCE_HOURS * 3600_000 \
-                        or last == event.time
+                    present = [who for who, last in self.area_entries.get((event.site, area), {}).items()
+                               if 0 <= event.time - last <= PRESENCE_HOURS * 3600_000]
+                    attrs["linewatch.badged_into_area"] = bool(present)
+                    attrs["linewatch.authorised_in_area"] = any(
+                        self.authorised(event.site, area, who, event.time) for who in present)
             if person:
                 attrs["linewatch.person_work_order_open"] = any(
                     start <= event.time <= end and assignee == person for start, end, _, assignee, _ in orders)
