@@ -25,6 +25,17 @@ def free_port(kind=socket.SOCK_STREAM) -> int:
         return s.getsockname()[1]
 
 
+def stop_loop(loop, task, thread) -> None:
+    """Cancel the listener, let it close its servers and flush, then stop the loop."""
+    async def cancel():
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    asyncio.run_coroutine_threadsafe(cancel(), loop).result(10)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(5)
+
+
 def wait_for(predicate, timeout=10.0):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -56,9 +67,7 @@ def test_syslog_over_udp_and_tcp_is_stored():
         assert wait_for(lambda: StoredEvent.objects.count() == 3), StoredEvent.objects.count()
         assert set(StoredEvent.objects.values_list("site_slug", flat=True)) == {"alpha"}
     finally:
-        loop.call_soon_threadsafe(task.cancel)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
+        stop_loop(loop, task, thread)
 
 
 def broker_available() -> bool:
@@ -96,3 +105,35 @@ def test_mqtt_telemetry_is_stored_and_acknowledged_after_storing():
     finally:
         stop.set()
         thread.join(5)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_syslog_over_tls_is_stored(tmp_path):
+    import shutil
+    import ssl
+    import subprocess
+
+    from linewatch.events.listeners.syslog import SyslogListener
+
+    if not shutil.which("openssl"):
+        pytest.skip("openssl is needed to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    port = free_port()
+    listener = SyslogListener(site="alpha", batcher=Batcher(max_events=1000, max_age=0.05))
+    loop = asyncio.new_event_loop()
+    ready = asyncio.Event()
+    task = loop.create_task(listener.serve("127.0.0.1", tls=port, certfile=str(cert), keyfile=str(key), ready=ready))
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        assert wait_for(ready.is_set)
+        context = ssl.create_default_context(cafile=str(cert))
+        with socket.create_connection(("127.0.0.1", port)) as raw, \
+                context.wrap_socket(raw, server_hostname="localhost") as s:
+            framed = LINES[0].encode()
+            s.sendall(f"{len(framed)} ".encode() + framed)
+        assert wait_for(lambda: StoredEvent.objects.count() == 1)
+    finally:
+        stop_loop(loop, task, thread)
