@@ -2,6 +2,8 @@
 
     python bench/bench_correlate.py [--events 50000] [--rate 5000] [--seconds 20]
 
+(0) The SigmaHQ Windows rule set on the corpus's real Windows events: `bench/bench_sigma.py`, run
+    here as a step (needs ../shared/corpus; skipped without it; `--skip-sigmahq` to leave it out).
 (a) Throughput on one core of the whole detection step (`detect.worker.process`: plant-model
     enrichment, workforce context, the Linewatch Sigma pack and its correlations) over the demo's
     simulated stream (normal traffic plus incidents), against the baseline of the same step with
@@ -152,7 +154,17 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=5000)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--latency-only", action="store_true")
+    parser.add_argument("--skip-sigmahq", action="store_true")
     args = parser.parse_args()
+    here = Path(__file__).resolve().parent
+    if not (args.latency_only or args.skip_sigmahq):
+        if (here.parents[1] / "shared" / "corpus").is_dir():
+            import subprocess
+
+            print("(0) SigmaHQ Windows rules on Windows events (bench_sigma.py)", flush=True)
+            subprocess.run([sys.executable, str(here / "bench_sigma.py")], check=False)
+        else:
+            print("(0) skipped: ../shared/corpus is absent")
     setup()
     if not args.latency_only:
         print("(a) detection throughput, demo mixed stream, Linewatch pack")
