@@ -147,3 +147,9 @@ class RoleAssignmentAdmin(admin.ModelAdmin):
 class ApiTokenAdmin(admin.ModelAdmin):
     list_display = ["user", "name", "prefix", "created", "expires", "last_used"]
     readonly_fields = ["prefix", "digest", "created", "last_used"]
+
+
+@admin.register(models.TeamMember)
+class TeamMemberAdmin(admin.ModelAdmin):
+    list_display = ["team", "person", "is_lead"]
+    list_filter = ["team"]
