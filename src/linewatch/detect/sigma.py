@@ -21,11 +21,12 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from linewatch.detect import pipelines
 from linewatch.detect.detection import Detection
 from linewatch.detect.engine.correlation import CorrelationConfig, CorrelationEngine
-from linewatch.detect.engine.logsource import WINDOWS_KEY_FIELDS, LogsourceRow, Router, windows_rows
+from linewatch.detect.engine.logsource import WINDOWS_KEY_FIELDS, Router, windows_rows
 from linewatch.detect.engine.ruleset import RuleSet
-from linewatch.events.schema import Event, EventClass
+from linewatch.events.schema import Event
 
 PACK = Path(__file__).parent / "rules" / "linewatch"
 ENVELOPE = ("uid", "time", "class_uid", "activity_id", "severity_id", "status_id", "message", "source", "site")
@@ -33,16 +34,10 @@ EVIDENCE_KEPT = 20_000  # recent events remembered to give correlation alerts th
 DEFAULT_LATENESS_MS = 500  # live feeds arrive in order within this; it bounds correlation latency
 
 
-def linewatch_rows() -> list[LogsourceRow]:
-    """One row per event class: `product: linewatch, category: <class name>`."""
-    return [
-        LogsourceRow("linewatch", cls.name.lower(), None, {"class_uid": (str(int(cls)),)})
-        for cls in EventClass
-    ]
-
-
 def router() -> Router:
-    return Router(windows_rows() + linewatch_rows(), (*WINDOWS_KEY_FIELDS, "class_uid"))
+    """Windows (native fields), Zeek and the generic categories (mapped to OCSF), and Linewatch's classes."""
+    rows = windows_rows() + pipelines.zeek_rows() + pipelines.generic_rows() + pipelines.linewatch_rows()
+    return Router(rows, (*WINDOWS_KEY_FIELDS, *pipelines.KEY_FIELDS))
 
 
 def flat(event: Event) -> dict[str, Any]:
