@@ -107,8 +107,9 @@ class ContextTracker:
         self._authorised, self._authorised_version = (windows, engineers), version
         return self._authorised
 
-    def authorised(self, site: str, area: str, person: str, at: int) -> bool:
-        windows, engineers = self._authorisations()
+    @staticmethod
+    def authorised(authorisations, site: str, area: str, person: str, at: int) -> bool:
+        windows, engineers = authorisations
         return person in engineers or any(s <= at <= e for s, e in windows.get((site, area, person), ()))
 
     # ------------------------------------------------------------ annotate
@@ -117,6 +118,7 @@ class ContextTracker:
         if not self.warmed and events:
             self.warm_up(max(e.time for e in events))
         orders = self._work_orders()
+        authorisations = self._authorisations()  # read once per batch, not per event
         for event in events:
             self.observe(event)
             attrs = event.attrs
@@ -132,7 +134,7 @@ class ContextTracker:
                                if 0 <= event.time - last <= PRESENCE_HOURS * 3600_000]
                     attrs["linewatch.badged_into_area"] = bool(present)
                     attrs["linewatch.authorised_in_area"] = any(
-                        self.authorised(event.site, area, who, event.time) for who in present)
+                        self.authorised(authorisations, event.site, area, who, event.time) for who in present)
             if person:
                 attrs["linewatch.person_work_order_open"] = any(
                     start <= event.time <= end and assignee == person for start, end, _, assignee, _ in orders)

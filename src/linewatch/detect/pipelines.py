@@ -22,6 +22,9 @@ CONNECTION = {
     "id.orig_h": "src_endpoint.ip", "id.orig_p": "src_endpoint.port",
     "id.resp_h": "dst_endpoint.ip", "id.resp_p": "dst_endpoint.port", "uid": "connection_info.uid",
 }
+# On classes outside Network Activity the Zeek parser writes the connection uid as the OCSF correlation uid
+# (OCSF has `connection_info` only on network classes).
+OFF_NETWORK = {"uid": "metadata.correlation_uid"}
 ZEEK_SERVICES: dict[str, dict[str, str]] = {
     "conn": {"proto": "connection_info.protocol_name"},
     "dns": {"query": "query.hostname", "qtype_name": "query.type", "qclass_name": "query.class",
@@ -34,15 +37,15 @@ ZEEK_SERVICES: dict[str, dict[str, str]] = {
     "x509": {"certificate.subject": "tls.certificate.subject", "certificate.issuer": "tls.certificate.issuer"},
     "smb_files": {"name": "file.name", "path": "share", "size": "file.size"},
     "smb_mapping": {"path": "share"},
-    "kerberos": {"service": "service.name"},
-    "ntlm": {"username": "user.name", "domainname": "user.domain", "hostname": "src_endpoint.hostname"},
+    "kerberos": {"service": "service.name", **OFF_NETWORK},
+    "ntlm": {"username": "user.name", "domainname": "user.domain", "hostname": "src_endpoint.hostname", **OFF_NETWORK},
     "rdp": {"cookie": "user.name", "client_name": "src_endpoint.hostname"},
     "ssh": {},
     "dce_rpc": {},
-    "notice": {"note": "finding_info.title", "msg": "message"},
+    "notice": {"note": "finding_info.title", "msg": "message", **OFF_NETWORK},
     "weird": {"name": "status_detail"},
-    "software": {"name": "package.name"},
-    "syslog": {},
+    "software": {"name": "package.name", **OFF_NETWORK},
+    "syslog": {**OFF_NETWORK},
 }
 
 # Sigma's generic taxonomy → OCSF, per category, and the classes each category means.

@@ -360,6 +360,15 @@ def to_event(source: str, text: str, context: Context) -> Event:
         mapped = KEYS.get(key)
         if mapped is not None and value != "":
             path, kind = mapped
+            if path.endswith(".ip") and not is_ip(value.strip()):
+                # OCSF ip_t holds addresses only: a host name in an address field (`dvc=ubuntusvr`) is the
+                # endpoint's host name, or stays unmapped under its own key when that is taken.
+                host = path[:-3] + ".hostname"
+                if host not in attrs and host not in {KEYS.get(k, ("",))[0] for k in ext}:
+                    attrs[host] = value
+                else:
+                    unmapped[key] = value
+                continue
             attrs[path] = map_value(path, kind, value, key, year, tz)
             continue
         custom = _CUSTOM.match(key)

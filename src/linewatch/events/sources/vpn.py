@@ -36,7 +36,8 @@ that names only `ip:port` still gets its user and session.
 | gateway (gw, device, dvc, sensor) | the gateway's name |
 | protocol (proto, app), reason (msg, detail), mfa, duration, bytes_in, bytes_out | details |
 
-Every event carries `is_remote = True`; unknown keys go to `unmapped` under their own names.
+Every event carries `is_remote = True` (an OCSF attribute of Authentication only, so `unmapped.is_remote` on
+the other classes; `Event.get("is_remote")` finds either); unknown keys go to `unmapped` under their own names.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from linewatch.events.schema import Event, EventClass, Severity, event_uid
+from linewatch.events.schema import Category, Event, EventClass, Severity, event_uid
 from linewatch.events.sources import Context, Record, Source, register
 from linewatch.events.sources._util import clean, parse_time
 
@@ -258,6 +259,7 @@ class OpenVpnSource(Source):
         last = context.state.get("openvpn_last")
         repeat = last[1] + 1 if last and last[0] == text else 0
         context.state["openvpn_last"] = (text, repeat)
+        _conform(class_uid, attrs, unmapped)
         return Event(uid=event_uid(self.name, gateway or "", text, str(repeat)), time=line.time,
                      class_uid=int(class_uid), activity_id=activity, severity_id=int(severity), status_id=status,
                      message=message, source=self.name, site=context.site, attrs=attrs,
@@ -266,6 +268,15 @@ class OpenVpnSource(Source):
 
 def _who(peer: dict[str, Any], key: str | None) -> str:
     return peer.get("user") or peer.get("cn") or peer.get("cert_cn") or key or "?"
+
+
+def _conform(class_uid: int, attrs: dict[str, Any], unmapped: dict[str, Any]) -> None:
+    """Keep attributes OCSF does not have on the class in `unmapped`: `is_remote` exists on
+    Authentication only, `connection_info` on Network Activity classes (Tunnel Activity) only."""
+    if class_uid != EventClass.AUTHENTICATION and "is_remote" in attrs:
+        unmapped["is_remote"] = attrs.pop("is_remote")
+    if class_uid // 1000 != Category.NETWORK and "connection_info.protocol_name" in attrs:
+        unmapped["protocol"] = attrs.pop("connection_info.protocol_name")
 
 
 def _put(attrs: dict[str, Any], path: str, value: Any) -> None:
@@ -417,6 +428,7 @@ class RemoteAccessKvSource(Source):
             if fields.get("protocol"):
                 attrs["auth_protocol"], attrs["auth_protocol_id"] = fields["protocol"], 99
         unmapped["action"] = action
+        _conform(class_uid, attrs, unmapped)
         who = fields.get("user") or "?"
         target = f" to {fields['dst']}" if fields.get("dst") else ""
         source = f" from {fields['src_ip']}" if fields.get("src_ip") else ""

@@ -535,7 +535,6 @@ def _account(eid: int, native: dict[str, Any], attrs: dict[str, Any]) -> _Mapped
 def _service_install(eid: int, native: dict[str, Any], attrs: dict[str, Any]) -> _Mapped:
     _set(attrs, "app.name", _v(native, "ServiceName"))
     _set(attrs, "app.path", _v(native, "ImagePath") or _v(native, "ServiceFileName"))
-    _set(attrs, "service.name", _v(native, "ServiceName"))
     if eid == 4697:
         _users(attrs, native, "actor.user", "Subject")
     else:

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from linewatch.events.schema import ControllerActivity as CA
-from linewatch.events.schema import Event, EventClass, Severity, event_uid
+from linewatch.events.schema import Category, Event, EventClass, Severity, event_uid
 from linewatch.events.sources import Context, Record, Source, register
 from linewatch.events.sources._util import (
     Fields,
@@ -221,12 +221,38 @@ def to_event(path: str, rec: dict[str, Any], raw: str, context: Context) -> Even
     if handler is None:
         handler = _generic_ics if path.startswith(_ICS_PREFIXES) else _generic
     out = handler(f, path)
+    if out.class_uid < _CORE_LIMIT and out.class_uid // 1000 != Category.NETWORK:
+        _off_network(out)
     unmapped = f.rest()
     unmapped.update(out.unmapped)
     unmapped["_path"] = path
     return Event(uid=event_uid("zeek", path, raw), time=time, class_uid=out.class_uid, activity_id=out.activity_id,
                  severity_id=out.severity_id, status_id=out.status_id, message=out.message, source="zeek",
                  site=context.site, attrs=out.attrs, unmapped=unmapped, raw=raw)
+
+
+_CORE_LIMIT = 100000  # OCSF core class_uids; the Linewatch extension's are far above
+_NATIVE_ENDPOINT = {"src_endpoint.ip": "id.orig_h", "src_endpoint.port": "id.orig_p", "dst_endpoint.ip": "id.resp_h",
+                    "dst_endpoint.port": "id.resp_p"}
+
+
+def _off_network(out: Out) -> None:
+    """OCSF has `connection_info` only on Network Activity classes: elsewhere (notice, kerberos, ntlm,
+    syslog, inventory) Zeek's connection uid is `metadata.correlation_uid`, and its community id and
+    protocol stay unmapped (`community_id`, `proto`). Device Inventory Info has no endpoints (the
+    device is `device.*`), so its connection's addresses stay unmapped under their Zeek names."""
+    uid = out.attrs.pop("connection_info.uid", None)
+    if uid is not None:
+        out.attrs["metadata.correlation_uid"] = uid
+    community = out.attrs.pop("connection_info.community_uid", None)
+    if community is not None:
+        out.unmapped["community_id"] = community
+    proto = out.attrs.pop("connection_info.protocol_name", None)
+    if proto is not None:
+        out.unmapped["proto"] = proto
+    if out.class_uid == EventClass.DEVICE_INVENTORY_INFO:
+        for path in [p for p in out.attrs if p.startswith(("src_endpoint.", "dst_endpoint."))]:
+            out.unmapped[_NATIVE_ENDPOINT.get(path, path)] = out.attrs.pop(path)
 
 
 def _endpoints(f: Fields, out: Out) -> None:
