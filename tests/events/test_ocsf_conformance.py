@@ -8,6 +8,7 @@ extensions (Windows registry classes, 2xxxxx) are not core classes and are not v
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 from collections.abc import Iterator
@@ -43,10 +44,8 @@ def _stream(name: str, data: bytes, source_name: str, **options) -> Iterator[Eve
     source = get(name)
     context = Context(source_name=source_name, options=options)
     for record in source.records(io.BytesIO(data), context):
-        try:
+        with contextlib.suppress(InputError):  # broken records are the parsers' own tests' business
             yield from source.parse(record, context)
-        except InputError:
-            pass  # broken records are the parsers' own tests' business
 
 
 def _folder(name: str, folder: str | None = None, **options) -> Iterator[Event]:
@@ -150,26 +149,30 @@ SAMPLES = {
     "evtx": _evtx,
 }
 
-# A source whose events are still known not to conform: name -> the violations, for xfail(strict=True).
-KNOWN_NONCONFORMING: dict[str, str] = {}
+# Known, not yet fixed non-conformance: (class_uid, top-level attribute) pairs per source. The test xfails
+# (strictly: it fails when a listed gap no longer occurs) while only these occur; any other violation fails it.
+# Detection Finding (2004) has no endpoints in OCSF 1.5: network context belongs in `evidences[]`, an array the
+# flat `attrs` cannot address, and enrichment, alerts, cases and correlation read `src_endpoint.*` /
+# `dst_endpoint.*` on findings. The fix is in the export (`Event.to_ocsf()` nesting them into `evidences[0]`).
+_FINDING_NETWORK = frozenset((2004, a) for a in ("src_endpoint", "dst_endpoint", "connection_info", "traffic",
+                                                 "app_name", "http_request", "http_response"))
+KNOWN_GAPS: dict[str, tuple[frozenset[tuple[int, str]], str]] = {
+    name: (_FINDING_NETWORK, "Detection Finding network context is flat, not in evidences[]")
+    for name in ("cef", "leef", "suricata", "syslog", "syslog3164", "zeek")
+}
+KNOWN_GAPS["openvpn"] = (frozenset({(3002, "tls")}), "a rejected certificate is `tls.certificate.*` on Authentication "
+                         "(OCSF: `certificate.*`); tests/events/test_source_vpn.py asserts the tls path")
 
 
-def _params():
-    load_all()
-    for name in sorted(SOURCES):
-        marks = [pytest.mark.xfail(strict=True, reason=KNOWN_NONCONFORMING[name])] if name in KNOWN_NONCONFORMING \
-            else []
-        yield pytest.param(name, id=name, marks=marks)
-
-
-def violations_of(name: str) -> tuple[int, list[str]]:
-    """(core-class events checked, violations as `place: path: why`) for one source's samples."""
+def violations_of(name: str) -> tuple[int, list[tuple[int, str, Violation, str]]]:
+    """(core-class events checked, [(class_uid, top-level attribute, violation, message)]) for a source's samples."""
     checked, out = 0, []
     for event in SAMPLES[name]():
         if event.class_uid >= CORE_CLASS_LIMIT:
             continue
         checked += 1
-        out.extend(f"class {event.class_uid} {event.message[:60]!r}: {v}" for v in validate(event.to_ocsf()))
+        for v in validate(event.to_ocsf()):
+            out.append((event.class_uid, v.path.split(".")[0].split("[")[0], v, event.message[:60]))
     return checked, out
 
 
@@ -178,13 +181,23 @@ def test_every_source_has_samples():
     assert set(SOURCES) <= set(SAMPLES), f"add sample inputs for {sorted(set(SOURCES) - set(SAMPLES))}"
 
 
-@pytest.mark.parametrize("name", list(_params()))
+def _names() -> list[str]:
+    load_all()
+    return sorted(SOURCES)
+
+
+@pytest.mark.parametrize("name", _names())
 def test_source_events_conform_to_ocsf(name):
     if name == "evtx" and not EVTX.is_dir():
         pytest.skip(f"the EVTX samples are in the corpus ({EVTX}), not here")
     checked, found = violations_of(name)
-    unique = sorted(set(found))
-    assert not unique, f"{name}: {len(found)} violations in {checked} core-class events:\n" + "\n".join(unique[:40])
+    known, why = KNOWN_GAPS.get(name, (frozenset(), ""))
+    new = sorted({f"class {c} {m!r}: {v}" for c, top, v, m in found if (c, top) not in known})
+    assert not new, f"{name}: {len(new)} violations in {checked} core-class events:\n" + "\n".join(new[:40])
+    seen = {(c, top) for c, top, _, _ in found}
+    if known:
+        assert seen, f"{name}: the known gap ({why}) no longer occurs: remove it from KNOWN_GAPS"
+        pytest.xfail(f"{why}: {sorted(seen)}")
 
 
 # ------------------------------------------------------------------ the validator itself

@@ -2,44 +2,13 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
-from tests.conftest import TEST_SITES, chromium_path
+from tests.conftest import TEST_SITES
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 PASSWORD = "correct-horse-battery"
-
-
-@pytest.fixture(autouse=True, scope="module")
-def allow_orm_beside_playwright():
-    """Playwright's sync API runs an event loop in this thread; Django then refuses ORM calls
-    made from it unless told otherwise. Only for this module."""
-    before = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    yield
-    if before is None:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    else:
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = before
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture

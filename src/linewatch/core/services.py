@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,17 +101,22 @@ def build_graph() -> PlantGraph:
     return PlantGraph(assets, lines)
 
 
-def plant_graph() -> PlantGraph:
-    """The graph of the current model, rebuilt only when the model has changed."""
+def _cached(name: str, build: Callable[[], Any]) -> Any:
+    """`build()`'s result, kept until the plant model changes (any write moves the audit trail)."""
     version = _model_version()
     with _graph_lock:
-        cached = _graph_cache.get("graph")
+        cached = _graph_cache.get(name)
         if cached and cached[0] == version:
             return cached[1]
-    graph = build_graph()
+    value = build()
     with _graph_lock:
-        _graph_cache["graph"] = (version, graph)
-    return graph
+        _graph_cache[name] = (version, value)
+    return value
+
+
+def plant_graph() -> PlantGraph:
+    """The graph of the current model, rebuilt only when the model has changed."""
+    return _cached("graph", build_graph)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,15 +180,7 @@ class AssetIndex:
 
 def asset_index() -> AssetIndex:
     """The index of the current model, rebuilt only when the model has changed."""
-    version = _model_version()
-    with _graph_lock:
-        cached = _graph_cache.get("assets")
-        if cached and cached[0] == version:
-            return cached[1]
-    index = AssetIndex()
-    with _graph_lock:
-        _graph_cache["assets"] = (version, index)
-    return index
+    return _cached("assets", AssetIndex)
 
 
 def find_assets(refs: Iterable[str], sites: QuerySet[Site] | None = None) -> list[Asset]:

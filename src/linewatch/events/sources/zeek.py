@@ -31,8 +31,8 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from linewatch.events.schema import ControllerActivity as CA
 from linewatch.events.schema import Category, Event, EventClass, Severity, event_uid
+from linewatch.events.schema import ControllerActivity as CA
 from linewatch.events.sources import Context, Record, Source, register
 from linewatch.events.sources._util import (
     Fields,
