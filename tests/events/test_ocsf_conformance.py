@@ -151,17 +151,8 @@ SAMPLES = {
 
 # Known, not yet fixed non-conformance: (class_uid, top-level attribute) pairs per source. The test xfails
 # (strictly: it fails when a listed gap no longer occurs) while only these occur; any other violation fails it.
-# Detection Finding (2004) has no endpoints in OCSF 1.5: network context belongs in `evidences[]`, an array the
-# flat `attrs` cannot address, and enrichment, alerts, cases and correlation read `src_endpoint.*` /
-# `dst_endpoint.*` on findings. The fix is in the export (`Event.to_ocsf()` nesting them into `evidences[0]`).
-_FINDING_NETWORK = frozenset((2004, a) for a in ("src_endpoint", "dst_endpoint", "connection_info", "traffic",
-                                                 "app_name", "http_request", "http_response"))
-KNOWN_GAPS: dict[str, tuple[frozenset[tuple[int, str]], str]] = {
-    name: (_FINDING_NETWORK, "Detection Finding network context is flat, not in evidences[]")
-    for name in ("cef", "leef", "suricata", "syslog", "syslog3164", "zeek")
-}
-KNOWN_GAPS["openvpn"] = (frozenset({(3002, "tls")}), "a rejected certificate is `tls.certificate.*` on Authentication "
-                         "(OCSF: `certificate.*`); tests/events/test_source_vpn.py asserts the tls path")
+# None today: Detection Findings' network context goes to `evidences[0]` in `Event.to_ocsf()`.
+KNOWN_GAPS: dict[str, tuple[frozenset[tuple[int, str]], str]] = {}
 
 
 def violations_of(name: str) -> tuple[int, list[tuple[int, str, Violation, str]]]:

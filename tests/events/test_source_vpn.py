@@ -55,7 +55,7 @@ def test_openvpn_session_lifecycle():
     revoked = by_place["line 25"]
     assert revoked.status_id == 2 and revoked.attrs["user.name"] == "kwagner"
     assert revoked.attrs["status_detail"] == "certificate revoked"
-    assert revoked.attrs["tls.certificate.serial_number"] == "4096"
+    assert revoked.attrs["certificate.serial_number"] == "4096"
     end = by_place["line 38"]
     assert end.class_uid == EventClass.TUNNEL_ACTIVITY and end.activity_id == 2
     assert end.attrs["user.name"] == "jmeyer" and end.attrs["session.uid"] == "77aa0c11e2f3a4b5"

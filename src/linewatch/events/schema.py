@@ -209,8 +209,16 @@ class Event(msgspec.Struct, kw_only=True, omit_defaults=True):
             out["status_id"] = self.status_id
         if self.message:
             out["message"] = self.message
+        finding = self.class_uid == EventClass.DETECTION_FINDING
         for path, value in self.attrs.items():
             node = out
+            top = path.split(".", 1)[0]
+            if finding and top in FINDING_EVIDENCE:
+                # OCSF keeps a finding's network context in its evidence, not on the finding;
+                # `attrs` stays flat so rules, enrichment and alerts read the same paths on every class.
+                node = out.setdefault("evidences", [{}])[0]
+            elif finding and top in FINDING_UNMAPPED:
+                node = out.setdefault("unmapped", {})
             *parents, leaf = path.split(".")
             for part in parents:
                 node = node.setdefault(part, {})
@@ -225,6 +233,11 @@ class Event(msgspec.Struct, kw_only=True, omit_defaults=True):
             out["raw_data"] = self.raw
         return out
 
+
+# Detection Findings: what goes into `evidences[0]`, and what OCSF has no place for on a finding.
+FINDING_EVIDENCE = frozenset({"src_endpoint", "dst_endpoint", "connection_info", "http_request", "http_response",
+                              "query", "tls", "process", "file", "user", "actor", "device", "url", "api", "email"})
+FINDING_UNMAPPED = frozenset({"traffic", "app_name"})
 
 _ENVELOPE = frozenset({"uid", "time", "class_uid", "activity_id", "severity_id", "status_id", "message",
                        "source", "site"})

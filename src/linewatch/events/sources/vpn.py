@@ -182,15 +182,15 @@ class OpenVpnSource(Source):
         elif kind == "verify-ok":
             depth = int(match.group("depth"))
             unmapped["depth"] = depth
-            attrs["tls.certificate.subject"] = match.group("subject")
+            attrs["tls.certificate.subject"] = match.group("subject")  # on network classes OCSF nests it in tls
             if depth == 0:
                 cn = _subject_cn(match.group("subject"))
                 if cn:
                     peer["cert_cn"] = cn
         elif kind == "verify-error":
             class_uid, activity, status, severity = EventClass.AUTHENTICATION, 1, 2, Severity.LOW
-            attrs["tls.certificate.subject"] = match.group("subject")
-            _put(attrs, "tls.certificate.serial_number", match.group("serial"))
+            attrs["certificate.subject"] = match.group("subject")
+            _put(attrs, "certificate.serial_number", match.group("serial"))
             attrs["status_detail"] = match.group("error").strip()
             attrs["auth_protocol"], attrs["auth_protocol_id"] = "OpenVPN certificate", 99
             cn = _subject_cn(match.group("subject"))
