@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "linewatch.workforce",
     "linewatch.events",
     "linewatch.detect",
+    "linewatch.response",
     "linewatch.web",
 ]
 

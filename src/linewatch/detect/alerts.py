@@ -125,6 +125,8 @@ def record_alert(detection: Detection):
         })
         if created:
             from linewatch.detect.cases import assign_case
+            from linewatch.response.routing import open_routing
 
             assign_case(alert)
+            open_routing(alert)
     return alert, created

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -80,9 +81,16 @@ class DetectionWorker:
             position.save(update_fields=["position", "updated"])
         return len(rows)
 
-    def run(self, stop: threading.Event, idle: float = 0.2) -> None:
+    def run(self, stop: threading.Event, idle: float = 0.2, escalate_every: float = 10.0) -> None:
+        """Process until `stop`; every `escalate_every` seconds, move unacknowledged alerts up their ladder."""
+        from linewatch.response.routing import escalate_due
+
+        next_escalation = 0.0
         while not stop.is_set():
             try:
+                if time.monotonic() >= next_escalation:
+                    escalate_due()
+                    next_escalation = time.monotonic() + escalate_every
                 if self.run_once() == 0:
                     stop.wait(idle)
             except Exception:  # a worker keeps going; the batch is retried after the pause

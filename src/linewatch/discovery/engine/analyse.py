@@ -1,0 +1,568 @@
+"""The discovery pass: packets -> flows, talkers and devices with provenance.
+
+Hot path: a `struct` slice of Ethernet/VLAN/IPv4/IPv6/TCP/UDP headers and one flow-table update per
+packet. A flow's service is classified once, from its ports and first payload; only flows of an
+identity-bearing service hand their payloads to a dissector (`dissectors.py`). Memory grows with
+the number of flows and devices, not with the number of packets.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import struct
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from linewatch.discovery.engine import dissectors as d
+from linewatch.discovery.engine.kinds import guess_kind
+from linewatch.discovery.engine.model import Device, Observation, Talker
+from linewatch.discovery.engine.oui import lookup as oui_lookup
+from linewatch.discovery.engine.reader import read_packets
+from linewatch.errors import InputError
+
+# (transport, port) -> service name. Names follow the vocabulary of truth_tshark.json.
+TCP_SERVICES = {
+    502: "modbus", 102: "s7comm", 44818: "enip", 20000: "dnp3", 2404: "iec104", 4840: "opcua", 9600: "omron-fins",
+    5007: "melsec", 1911: "niagara-fox", 18245: "ge-srtp", 48898: "beckhoff-ads", 80: "http", 8080: "http",
+    8000: "http", 443: "tls", 8443: "tls", 554: "rtsp", 8554: "rtsp", 21: "ftp", 23: "telnet", 22: "ssh",
+    53: "dns", 445: "smb", 139: "netbios", 3389: "rdp", 5900: "vnc", 1883: "mqtt", 8883: "mqtt",
+}
+UDP_SERVICES = {
+    47808: "bacnet", 44818: "enip", 2222: "cip", 20000: "dnp3", 9600: "omron-fins", 34964: "profinet-cm",
+    67: "dhcp", 68: "dhcp", 5353: "mdns", 1900: "ssdp", 161: "snmp", 162: "snmp", 137: "nbns", 138: "netbios",
+    5355: "llmnr", 69: "tftp", 123: "ntp", 53: "dns", 3702: "ws-discovery", 514: "syslog", 2455: "codesys",
+}
+ICS_PROTOCOLS = frozenset({
+    "modbus", "s7comm", "s7comm-plus", "enip", "cip", "bacnet", "dnp3", "profinet", "profinet-dcp", "profinet-cm",
+    "iec104", "opcua", "omron-fins", "melsec", "niagara-fox", "ge-srtp", "beckhoff-ads", "codesys",
+})
+CLEARTEXT_MANAGEMENT = {"telnet": "Telnet", "ftp": "FTP", "http": "HTTP without TLS"}
+
+# Flow record fields (a list, for speed).
+PKTS, BYTES, FIRST, LAST, SERVICE, SIDE, SYN, MAC_A, MAC_B, DISSECT, EXTRA = range(11)
+
+
+@dataclass
+class Stats:
+    files: int = 0
+    packets: int = 0
+    bytes: int = 0
+    non_ip: int = 0
+    malformed: dict[str, int] = field(default_factory=dict)
+
+
+class Discovery:
+    """Accumulates one or more capture files into devices and talkers."""
+
+    def __init__(self) -> None:
+        self.flows: dict[tuple, list] = {}
+        self.l2: dict[bytes, set[str]] = {}  # MAC -> layer-2 protocols it sent
+        self.arp: dict[bytes, dict[bytes, int]] = {}  # sender IP -> {MAC: count}
+        self.facts: dict[tuple[str, bytes], dict[tuple[str, str], Observation]] = {}
+        self.snmp_communities: dict[bytes, dict[str, Observation]] = {}
+        self.stats = Stats()
+        self.errors: list[InputError] = []
+        self.file = ""
+        self._devices: list[Device] | None = None
+
+    # --- reading -------------------------------------------------------------------------------------
+
+    def add_file(self, path: str | Path, progress: Callable[[int], None] | None = None,
+                 name: str | None = None) -> bool:
+        """Read one capture; on bad input keep what was read, record the error and return False."""
+        self.file = name or str(path)
+        self._devices = None
+        self.stats.files += 1
+        try:
+            self._run(read_packets(path, self.file), progress)
+        except InputError as exc:
+            self.errors.append(exc)
+            return False
+        return True
+
+    def _fact(self, kind: str, key: bytes, f: d.Fact, num: int, ts: float) -> None:
+        bucket = self.facts.setdefault((kind, key), {})
+        k = (f.attribute, f.value)
+        if k not in bucket:
+            bucket[k] = Observation(f.attribute, f.value, f.message, self.file, num, ts, f.confidence)
+
+    def _dissect(self, fn, payload: bytes, src_key: tuple[str, bytes], dst_key: tuple[str, bytes],
+                 num: int, ts: float, proto: str) -> None:
+        try:
+            facts = fn(payload)
+        except (d.Malformed, IndexError, struct.error, UnicodeDecodeError):
+            self.stats.malformed[proto] = self.stats.malformed.get(proto, 0) + 1
+            return
+        for f in facts:
+            if f.subject == "src":
+                self._fact(*src_key, f, num, ts)
+            elif f.subject == "dst":
+                self._fact(*dst_key, f, num, ts)
+            elif f.subject.startswith("mac:"):
+                self._fact("mac", bytes.fromhex(f.subject[4:].replace(":", "")), f, num, ts)
+
+    def _run(self, packets: Iterable, progress: Callable[[int], None] | None) -> None:  # noqa: C901 - hot loop
+        flows = self.flows
+        unpack_from = struct.unpack_from
+        tcp_services = TCP_SERVICES
+        udp_services = UDP_SERVICES
+        stats = self.stats
+        num = 0
+        nbytes = 0
+        for linktype, ts, frame, offset in packets:
+            num += 1
+            nbytes += len(frame)
+            if progress is not None and not num & 0xFFF:
+                progress(offset)
+            # --- link layer -> (ethertype, network-layer offset, src MAC, dst MAC)
+            if linktype == 1:
+                if len(frame) < 14:
+                    continue
+                etype = (frame[12] << 8) | frame[13]
+                i = 14
+                while etype in (0x8100, 0x88A8) and len(frame) >= i + 4:
+                    etype = (frame[i + 2] << 8) | frame[i + 3]
+                    i += 4
+                smac = frame[6:12]
+                dmac = frame[0:6]
+            elif linktype == 113:
+                if len(frame) < 16:
+                    continue
+                etype = (frame[14] << 8) | frame[15]
+                i = 16
+                smac = frame[6:12] if frame[4:6] == b"\x00\x06" else b""
+                dmac = b""
+            elif linktype == 276:
+                if len(frame) < 20:
+                    continue
+                etype = (frame[0] << 8) | frame[1]
+                i = 20
+                smac = frame[12:18] if frame[11] == 6 else b""
+                dmac = b""
+            elif linktype == 0 or linktype == 108:
+                if len(frame) < 4:
+                    continue
+                fam = frame[0] if linktype == 0 and frame[0] else frame[3]
+                etype = 0x0800 if fam == 2 else 0x86DD
+                i = 4
+                smac = dmac = b""
+            elif linktype in (101, 12, 14, 228, 229):
+                etype = 0x86DD if frame and frame[0] >> 4 == 6 else 0x0800
+                i = 0
+                smac = dmac = b""
+            else:
+                stats.non_ip += 1
+                continue
+            # --- network layer
+            if etype == 0x0800:
+                if len(frame) < i + 20:
+                    continue
+                vihl = frame[i]
+                ihl = (vihl & 0x0F) * 4
+                proto = frame[i + 9]
+                src = frame[i + 12:i + 16]
+                dst = frame[i + 16:i + 20]
+                frag = ((frame[i + 6] & 0x1F) << 8) | frame[i + 7]
+                (tot,) = unpack_from(">H", frame, i + 2)
+                end = i + tot if tot else len(frame)
+                i += ihl
+                if frag:
+                    proto = -1  # a later fragment has no transport header
+            elif etype == 0x86DD:
+                if len(frame) < i + 40:
+                    continue
+                proto = frame[i + 6]
+                src = frame[i + 8:i + 24]
+                dst = frame[i + 24:i + 40]
+                (plen,) = unpack_from(">H", frame, i + 4)
+                end = i + 40 + plen
+                i += 40
+                while proto in (0, 43, 60) and len(frame) >= i + 2:  # hop-by-hop, routing, destination options
+                    proto = frame[i]
+                    i += (frame[i + 1] + 1) * 8
+            else:
+                self._layer2(etype, frame, i, smac, dmac, num, ts)
+                continue
+            # --- transport layer
+            if proto == 6 and len(frame) >= i + 20:
+                sport, dport = unpack_from(">HH", frame, i)
+                flags = frame[i + 13]
+                i += (frame[i + 12] >> 4) * 4
+                payload = frame[i:end]
+                transport = 6
+            elif proto == 17 and len(frame) >= i + 8:
+                sport, dport = unpack_from(">HH", frame, i)
+                payload = frame[i + 8:end]
+                flags = 0
+                transport = 17
+            else:
+                sport = dport = flags = 0
+                payload = b""
+                transport = proto
+            key = (src, dst, transport, sport, dport)
+            rec = flows.get(key)
+            forward = True
+            if rec is None:
+                rec = flows.get((dst, src, transport, dport, sport))
+                if rec is None:
+                    rec = [0, 0, ts, ts, None, None, None, smac, None, None, None]
+                    flows[key] = rec
+                else:
+                    forward = False
+            rec[PKTS] += 1
+            rec[BYTES] += len(frame)
+            rec[LAST] = ts
+            if not forward and rec[MAC_B] is None:
+                rec[MAC_B] = smac
+            if flags & 0x12 == 0x02:  # SYN without ACK: the sender is the client
+                rec[SYN] = forward
+            if not payload:
+                continue
+            service = rec[SERVICE]
+            if service is None:
+                service = self._classify(rec, transport, sport, dport, payload, forward, tcp_services,
+                                         udp_services)
+                if service is None:
+                    continue
+            fn = rec[DISSECT]
+            if fn is not None:
+                src_key = ("ip", src)
+                dst_key = ("ip", dst)
+                if service == "snmp":
+                    self._snmp(payload, src, dst, sport, dport, num, ts)
+                elif service == "dhcp":
+                    self._dissect(fn, payload, ("mac", smac), ("mac", dmac), num, ts, service)
+                elif service == "enip" and transport == 6 and rec[EXTRA] is None and d.enip_cip_present(payload):
+                    rec[EXTRA] = "cip"
+                    self._dissect(fn, payload, src_key, dst_key, num, ts, service)
+                elif service == "s7comm":
+                    pdu = d.s7_pdu(payload)
+                    if pdu:
+                        if pdu[0] == 0x72:
+                            rec[SERVICE] = "s7comm-plus"
+                        elif pdu[0] == 0x32:
+                            rec[EXTRA] = "s7comm"
+                            if pdu[1] == 7:
+                                self._dissect(fn, pdu, src_key, dst_key, num, ts, service)
+                else:
+                    self._dissect(fn, payload, src_key, dst_key, num, ts, service)
+        if progress is not None:
+            progress(-1)
+        stats.packets += num
+        stats.bytes += nbytes
+
+    def _classify(self, rec: list, transport: int, sport: int, dport: int, payload: bytes, forward: bool,
+                  tcp_services: dict, udp_services: dict) -> str | None:
+        """Name a flow's service from its ports (server side = the well-known port) or payload."""
+        table = tcp_services if transport == 6 else udp_services if transport == 17 else {}
+        service = None
+        side = None
+        # the lower of two known ports wins (e.g. 68 -> 67)
+        for port, s in sorted(((dport, "b" if forward else "a"), (sport, "a" if forward else "b"))):
+            if port in table:
+                service, side = table[port], s
+                break
+        if service is None:
+            if transport == 6 and len(payload) > 5 and payload[0] in (0x16, 0x17) and payload[1] == 3:
+                service, side = "tls", ("b" if forward else "a")
+            elif payload[:4] in (b"HEL\x46", b"OPNF", b"MSGF") and transport == 6:
+                service, side = "opcua", ("b" if forward else "a")
+            elif payload[:5] in (b"HTTP/", b"RTSP/"):
+                service, side = ("http" if payload[0] == 0x48 else "rtsp"), ("a" if forward else "b")
+            elif payload[:4] in (b"GET ", b"POST", b"HEAD") and b" HTTP/1." in payload[:256]:
+                service, side = "http", ("b" if forward else "a")
+            else:
+                rec[SERVICE] = False  # unknown service: never classify this flow again
+                return None
+        elif service == "modbus" and not d.modbus_valid(payload):
+            return None
+        elif service == "s7comm" and d.s7_pdu(payload) is None:
+            rec[DISSECT] = d.s7_szl  # wait for the S7 header before naming the flow (COTP set-up only)
+            rec[SIDE] = side
+            return None
+        rec[SERVICE] = service
+        rec[SIDE] = side
+        rec[DISSECT] = DISSECTORS.get(service)
+        return service
+
+    def _snmp(self, payload: bytes, src: bytes, dst: bytes, sport: int, dport: int, num: int, ts: float) -> None:
+        try:
+            community, pdu, facts = d.snmp(payload)
+        except (d.Malformed, IndexError, struct.error):
+            self.stats.malformed["snmp"] = self.stats.malformed.get("snmp", 0) + 1
+            return
+        agent = src if sport in (161, 162) or pdu == 0xA4 or pdu == 0xA7 else dst
+        if community is not None:
+            bucket = self.snmp_communities.setdefault(agent, {})
+            if community not in bucket:
+                bucket[community] = Observation("snmp_community", community, "snmp/community", self.file, num, ts,
+                                                0.9)
+        for f in facts:
+            self._fact("ip", src, f, num, ts)
+
+    def _layer2(self, etype: int, frame: bytes, i: int, smac: bytes, dmac: bytes, num: int, ts: float) -> None:
+        """Non-IP frames: ARP, LLDP, PROFINET, CDP (LLC/SNAP)."""
+        self.stats.non_ip += 1
+        if not smac:
+            return
+        protos = self.l2.setdefault(smac, set())
+        payload = frame[i:]
+        fn = None
+        if etype == 0x0806:
+            protos.add("arp")
+            if len(payload) >= 28 and payload[0:2] == b"\x00\x01" and payload[2:4] == b"\x08\x00":
+                sha, spa = payload[8:14], payload[14:18]
+                if spa != b"\x00\x00\x00\x00":
+                    m = self.arp.setdefault(spa, {})
+                    m[sha] = m.get(sha, 0) + 1
+            return
+        if etype == 0x88CC:
+            protos.add("lldp")
+            fn, name = d.lldp, "lldp"
+        elif etype == 0x8892:
+            protos.add("profinet")
+            if len(payload) >= 2 and payload[0] == 0xFE and payload[1] in (0xFC, 0xFD, 0xFE, 0xFF):
+                protos.add("profinet-dcp")
+                fn, name = d.profinet_dcp, "profinet-dcp"
+        elif etype <= 1500 and payload[:3] == b"\xaa\xaa\x03" and payload[3:8] == b"\x00\x00\x0c\x20\x00":
+            protos.add("cdp")
+            payload = payload[8:]
+            fn, name = d.cdp, "cdp"
+        if fn is not None:
+            self._dissect(fn, payload, ("mac", smac), ("mac", dmac), num, ts, name)
+
+    # --- results ---------------------------------------------------------------------------------------
+
+    def hosts(self) -> set[str]:
+        """Every IP address seen in an IP header (as tshark's conversation table lists them)."""
+        out: set[bytes] = set()
+        for k in self.flows:
+            out.add(k[0])
+            out.add(k[1])
+        return {ip_str(b) for b in out}
+
+    def protocols_by_host(self) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for (a, b, *_), rec in self.flows.items():
+            for s in _services(rec):
+                out.setdefault(ip_str(a), set()).add(s)
+                out.setdefault(ip_str(b), set()).add(s)
+        return out
+
+    def l2_protocols_by_mac(self) -> dict[str, set[str]]:
+        return {mac_str(m): set(p) for m, p in self.l2.items() if p}
+
+    def talkers(self) -> list[Talker]:
+        out: dict[tuple, Talker] = {}
+        for (a, b, transport, pa, pb), rec in self.flows.items():
+            if transport not in (6, 17):
+                continue
+            a_is_client = _client_is_a(rec, pa, pb)
+            client, server, port = (a, b, pb) if a_is_client else (b, a, pa)
+            service = rec[SERVICE] or None
+            tk = (client, server, transport, port)
+            t = out.get(tk)
+            if t is None:
+                t = out[tk] = Talker(ip_str(client), ip_str(server), "tcp" if transport == 6 else "udp", port,
+                                     service, first_seen=rec[FIRST], last_seen=rec[LAST])
+            t.packets += rec[PKTS]
+            t.bytes += rec[BYTES]
+            t.flows += 1
+            t.first_seen = min(t.first_seen, rec[FIRST])
+            t.last_seen = max(t.last_seen, rec[LAST])
+            if t.service is None and service:
+                t.service = service
+        return sorted(out.values(), key=lambda t: (-t.packets, t.client, t.server, t.port))
+
+    def devices(self) -> list[Device]:
+        if self._devices is None:
+            self._devices = self._build_devices()
+        return self._devices
+
+    def _build_devices(self) -> list[Device]:  # noqa: C901 - one pass per source of evidence
+        devices: dict[bytes, Device] = {}
+        mac_ips: dict[bytes, set[bytes]] = {}
+
+        def dev(ip: bytes) -> Device:
+            dv = devices.get(ip)
+            if dv is None:
+                dv = devices[ip] = Device(key=ip_str(ip), ip=ip_str(ip))
+            return dv
+
+        for (a, b, transport, pa, pb), rec in self.flows.items():
+            services = _services(rec)
+            a_is_client = _client_is_a(rec, pa, pb)
+            symmetric = pa == pb and transport == 17
+            for ip, mac, is_client in ((a, rec[MAC_A], a_is_client), (b, rec[MAC_B], not a_is_client)):
+                if not _is_unicast(ip):
+                    continue
+                dv = dev(ip)
+                dv.first_seen = rec[FIRST] if dv.first_seen is None else min(dv.first_seen, rec[FIRST])
+                dv.last_seen = rec[LAST] if dv.last_seen is None else max(dv.last_seen, rec[LAST])
+                if mac:
+                    dv.macs[mac_str(mac)] = dv.macs.get(mac_str(mac), 0) + rec[PKTS]
+                    mac_ips.setdefault(mac, set()).add(ip)
+                for s in services:
+                    role = "peer" if symmetric or not _is_unicast(b if ip == a else a) else (
+                        "client" if is_client else "server")
+                    dv.protocols.setdefault(s, set()).add(role)
+            dv_a = devices.get(a)
+            if dv_a is not None:
+                dv_a.packets += rec[PKTS]
+        # ARP is the best MAC <-> IP evidence on the local segment.
+        for ip, macs in self.arp.items():
+            if _is_unicast(ip):
+                dv = dev(ip)
+                for m, n in macs.items():
+                    dv.macs[mac_str(m)] = dv.macs.get(mac_str(m), 0) + n * 1000
+                    mac_ips.setdefault(m, set()).add(ip)
+        # A MAC that sends for many IPs is a router's: it says nothing about those hosts.
+        routers = {mac_str(m) for m, ips in mac_ips.items() if len(ips) > 2}
+        by_mac: dict[str, Device] = {}
+        for dv in devices.values():
+            for m in list(dv.macs):
+                if m in routers and not any(m == mac_str(x) for x in self.arp.get(ip_bytes(dv.ip), {})):
+                    del dv.macs[m]
+            if dv.mac:
+                by_mac.setdefault(dv.mac, dv)
+        l2_devices: dict[str, Device] = {}
+
+        def mac_dev(mac: bytes) -> Device:
+            ms = mac_str(mac)
+            dv = by_mac.get(ms) or l2_devices.get(ms)
+            if dv is None:
+                dv = l2_devices[ms] = Device(key=f"mac:{ms}", macs={ms: 1})
+            return dv
+
+        for mac, protos in self.l2.items():
+            if protos - {"arp"} or mac_str(mac) not in by_mac:
+                if mac_str(mac) in routers:
+                    continue
+                dv = mac_dev(mac)
+                for p in protos:
+                    dv.protocols.setdefault(p, set()).add("peer")
+        for (kind, key), obs in self.facts.items():
+            if kind == "ip":
+                if not _is_unicast(key):
+                    continue
+                dv = dev(key)
+            else:
+                if not key or key[0] & 1:
+                    continue
+                dv = mac_dev(key)
+            for o in obs.values():
+                if o.attribute == "finding":
+                    dv.findings.append({"finding": o.value, "source": o.source, "file": o.file, "packet": o.packet})
+                else:
+                    dv.observe(o)
+        for ip, comms in self.snmp_communities.items():
+            if not _is_unicast(ip):
+                continue
+            dv = dev(ip)
+            for c, o in comms.items():
+                dv.observe(o)
+                default = c.lower() in d.DEFAULT_COMMUNITIES
+                dv.findings.append({
+                    "finding": f"SNMP v1/v2c community string in clear text{' (a default: ' + c + ')' if default else ''}",
+                    "source": o.source, "file": o.file, "packet": o.packet,
+                })
+        out = list(devices.values()) + list(l2_devices.values())
+        for dv in out:
+            _enrich(dv)
+        out.sort(key=_device_order)
+        return out
+
+    def document(self, site: str | None = None) -> dict[str, Any]:
+        """The whole result as one JSON-ready document."""
+        return {
+            "site": site,
+            "files": self.stats.files,
+            "packets": self.stats.packets,
+            "bytes": self.stats.bytes,
+            "malformed": self.stats.malformed,
+            "errors": [e.as_dict() for e in self.errors],
+            "devices": [dv.as_dict() for dv in self.devices()],
+            "talkers": [t.as_dict() for t in self.talkers()],
+        }
+
+
+def _services(rec: list) -> list[str]:
+    s = rec[SERVICE]
+    if not s:
+        return []
+    if s == "s7comm" and rec[EXTRA] != "s7comm":
+        return []  # COTP only: no S7 PDU seen
+    if s == "enip" and rec[EXTRA] == "cip":
+        return ["enip", "cip"]
+    return [s]
+
+
+def _client_is_a(rec: list, pa: int, pb: int) -> bool:
+    if rec[SYN] is not None:
+        return rec[SYN]
+    if rec[SIDE] is not None:
+        return rec[SIDE] == "b"
+    return pb < pa  # the lower port is more likely the service
+
+
+def _enrich(dv: Device) -> None:
+    """Vendor from the OUI, clear-text management findings, then the kind guess."""
+    if dv.mac:
+        v = oui_lookup(dv.mac)
+        if v:
+            dv.observe(Observation("vendor", v[0], f"oui/{v[1]}", "", 0, None, 0.5))
+    for p, label in CLEARTEXT_MANAGEMENT.items():
+        if "server" in dv.protocols.get(p, ()):
+            dv.findings.append({"finding": f"clear-text management service: {label}", "source": f"flow/{p}"})
+    dv.kind, dv.kind_reason = guess_kind(dv)
+
+
+def _device_order(dv: Device) -> tuple:
+    if dv.ip:
+        a = ipaddress.ip_address(dv.ip)
+        return (0, a.version, int(a), "")
+    return (1, 0, 0, dv.key)
+
+
+def ip_str(b: bytes) -> str:
+    return socket.inet_ntop(socket.AF_INET if len(b) == 4 else socket.AF_INET6, b)
+
+
+def ip_bytes(s: str | None) -> bytes:
+    return ipaddress.ip_address(s).packed if s else b""
+
+
+def mac_str(b: bytes) -> str:
+    return b.hex(":")
+
+
+def _is_unicast(ip: bytes) -> bool:
+    if len(ip) == 4:
+        return ip[0] < 224 and ip != b"\x00\x00\x00\x00" and ip[3] != 255
+    return ip[0] != 0xFF and ip != bytes(16)
+
+
+DISSECTORS: dict[str, Callable] = {
+    "enip": d.enip_list_identity,
+    "modbus": d.modbus_device_id,
+    "s7comm": d.s7_szl,
+    "bacnet": d.bacnet,
+    "dnp3": d.dnp3,
+    "dhcp": d.dhcp,
+    "snmp": d.snmp,
+    "ssdp": d.ssdp,
+    "mdns": d.mdns,
+    "http": lambda p: d.http_like(p, "http"),
+    "rtsp": lambda p: d.http_like(p, "rtsp"),
+}
+
+
+def discover(paths: Iterable[str | Path], progress: Callable[[int], None] | None = None) -> Discovery:
+    """Convenience: run discovery over several files (errors are collected, the run continues)."""
+    disc = Discovery()
+    for p in paths:
+        disc.add_file(p, progress)
+    return disc

@@ -1,0 +1,1 @@
+"""The Django-free reachability engine: vendor-neutral model, parsers, BDD packet sets, propagation."""

@@ -1,0 +1,241 @@
+"""The vendor-neutral model every firewall parser produces.
+
+Devices (firewall, router, host) have interfaces with addresses, routes and rule sets. A rule set holds chains of
+ordered first-match rules; base chains hang on a hook (forward, input, output) and carry a default action (policy).
+Whatever a parser does not understand becomes an `Unsupported(file, line, text)`: on a rule it makes the packets that
+rule might match *insufficient information*; on a rule set (a NAT or mangle table with rules) it makes every answer
+through that device insufficient information. Nothing is silently ignored.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+
+IPv4Network = ipaddress.IPv4Network
+
+PROTOCOLS = {"icmp": 1, "tcp": 6, "udp": 17, "sctp": 132, "gre": 47, "esp": 50, "ah": 51, "ospf": 89, "igmp": 2}
+PROTOCOL_NAMES = {v: k for k, v in PROTOCOLS.items()}
+PORT_PROTOCOLS = (6, 17, 132)
+# Connection-tracking states, encoded in two bits by the BDD layer.
+STATES = ("NEW", "ESTABLISHED", "RELATED", "INVALID")
+TERMINAL_ACTIONS = ("accept", "drop", "reject")
+HOOKS = ("forward", "input", "output")
+
+
+@dataclass(frozen=True)
+class Unsupported:
+    """A construct the engine does not understand, with where it is."""
+
+    file: str
+    line: int
+    text: str
+    why: str = "not supported"
+
+    @property
+    def origin(self) -> str:
+        return f"{self.file}:{self.line}"
+
+    def as_dict(self) -> dict:
+        return {"file": self.file, "line": self.line, "text": self.text, "why": self.why}
+
+
+@dataclass(frozen=True)
+class PortRange:
+    lo: int
+    hi: int
+
+    def __post_init__(self) -> None:
+        if not (0 <= self.lo <= self.hi <= 65535):
+            raise ValueError(f"bad port range {self.lo}-{self.hi}")
+
+    def __contains__(self, port: int) -> bool:
+        return self.lo <= port <= self.hi
+
+
+@dataclass(frozen=True)
+class Match:
+    """What a rule matches. An empty tuple means "any"; `*_negated` inverts that field's test."""
+
+    src: tuple[IPv4Network, ...] = ()
+    src_negated: bool = False
+    dst: tuple[IPv4Network, ...] = ()
+    dst_negated: bool = False
+    protocols: tuple[int, ...] = ()
+    protocols_negated: bool = False
+    sports: tuple[PortRange, ...] = ()
+    sports_negated: bool = False
+    dports: tuple[PortRange, ...] = ()
+    dports_negated: bool = False
+    states: tuple[str, ...] = ()
+    states_negated: bool = False
+    in_ifaces: tuple[str, ...] = ()  # a trailing "+" (iptables) or "*" (nft) is a name prefix
+    in_negated: bool = False
+    out_ifaces: tuple[str, ...] = ()
+    out_negated: bool = False
+
+    def matches(self, p: Packet) -> bool:
+        """First-match semantics on one concrete packet (the naive evaluator, also the attribution oracle)."""
+
+        def test(values, negated, ok) -> bool:
+            return True if not values else (ok != negated)
+
+        return (
+            test(self.src, self.src_negated, any(p.src_ip in n for n in self.src))
+            and test(self.dst, self.dst_negated, any(p.dst_ip in n for n in self.dst))
+            and test(self.protocols, self.protocols_negated, p.proto in self.protocols)
+            and test(self.sports, self.sports_negated, p.proto in PORT_PROTOCOLS and any(p.sport in r for r in self.sports))
+            and test(self.dports, self.dports_negated, p.proto in PORT_PROTOCOLS and any(p.dport in r for r in self.dports))
+            and test(self.states, self.states_negated, p.state in self.states)
+            and test(self.in_ifaces, self.in_negated, any(iface_matches(w, p.in_iface) for w in self.in_ifaces))
+            and test(self.out_ifaces, self.out_negated, any(iface_matches(w, p.out_iface) for w in self.out_ifaces))
+        )
+
+
+def iface_matches(pattern: str, name: str | None) -> bool:
+    if name is None:
+        return False
+    if pattern.endswith(("+", "*")):
+        return name.startswith(pattern[:-1])
+    return name == pattern
+
+
+@dataclass(frozen=True)
+class Rule:
+    match: Match
+    action: str  # accept | drop | reject | jump | goto | return | continue
+    origin: str  # file:line
+    target: str | None = None  # chain for jump/goto
+    reject_with: str | None = None  # e.g. tcp-reset, icmp-port-unreachable, icmp-host-prohibited
+    text: str = ""
+    unsupported: Unsupported | None = None  # the rule has a construct we cannot evaluate
+
+
+@dataclass
+class Chain:
+    name: str
+    rules: list[Rule] = field(default_factory=list)
+    hook: str | None = None  # forward | input | output for base chains
+    policy: str | None = None  # default action of a base chain
+    priority: int = 0
+    origin: str = ""
+
+
+@dataclass
+class RuleSet:
+    """One parsed configuration file: its filter chains and what it could not use."""
+
+    source: str
+    chains: dict[str, Chain] = field(default_factory=dict)
+    unsupported: list[Unsupported] = field(default_factory=list)  # every construct not understood
+    blocking: list[Unsupported] = field(default_factory=list)  # those that affect every packet (e.g. NAT rules)
+
+    def base_chains(self, hook: str) -> list[Chain]:
+        return sorted((c for c in self.chains.values() if c.hook == hook), key=lambda c: c.priority)
+
+
+@dataclass(frozen=True)
+class Interface:
+    name: str
+    addresses: tuple[ipaddress.IPv4Interface, ...] = ()
+
+    @property
+    def networks(self) -> tuple[IPv4Network, ...]:
+        return tuple(a.network for a in self.addresses)
+
+
+@dataclass(frozen=True)
+class Route:
+    prefix: IPv4Network
+    interface: str | None = None
+    next_hop: ipaddress.IPv4Address | None = None
+
+
+@dataclass
+class Device:
+    name: str
+    kind: str = "firewall"  # firewall | router | host
+    interfaces: dict[str, Interface] = field(default_factory=dict)
+    routes: list[Route] = field(default_factory=list)
+    rulesets: list[RuleSet] = field(default_factory=list)
+
+    def chains(self, hook: str) -> list[tuple[RuleSet, Chain]]:
+        return [(rs, c) for rs in self.rulesets for c in rs.base_chains(hook)]
+
+
+@dataclass(frozen=True)
+class Packet:
+    src: int
+    dst: int
+    proto: int
+    sport: int = 0
+    dport: int = 0
+    state: str = "NEW"
+    in_iface: str | None = None
+    out_iface: str | None = None
+
+    @property
+    def src_ip(self) -> ipaddress.IPv4Address:
+        return ipaddress.IPv4Address(self.src)
+
+    @property
+    def dst_ip(self) -> ipaddress.IPv4Address:
+        return ipaddress.IPv4Address(self.dst)
+
+    def as_dict(self) -> dict:
+        return {
+            "src": str(self.src_ip), "dst": str(self.dst_ip), "protocol": PROTOCOL_NAMES.get(self.proto, self.proto),
+            "sport": self.sport, "dport": self.dport, "state": self.state,
+        }
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: str  # accept | drop | reject | unknown
+    origin: str  # the deciding rule or the chain policy
+    reject_with: str | None = None
+    text: str = ""
+
+
+MAX_DEPTH = 64
+
+
+def evaluate(device: Device, hook: str, p: Packet) -> Decision:
+    """Naive first-match evaluation of one packet through a device's base chains for a hook.
+
+    Several base chains on the same hook run in priority order; accept passes to the next one, drop/reject end it.
+    """
+    last = Decision("accept", f"{device.name}:no {hook} filter")
+    for rs, chain in device.chains(hook):
+        if rs.blocking:
+            return Decision("unknown", rs.blocking[0].origin, text=rs.blocking[0].text)
+        d = _run_chain(rs, chain, p, 0)
+        if d is None:
+            d = Decision(chain.policy or "accept", chain.origin, text=f"policy {chain.policy or 'accept'}")
+        if d.action != "accept":
+            return d
+        last = d
+    return last
+
+
+def _run_chain(rs: RuleSet, chain: Chain, p: Packet, depth: int) -> Decision | None:
+    """The decision of a chain, or None when the packet returns from it."""
+    if depth > MAX_DEPTH:
+        raise RecursionError(f"chain {chain.name}: jumps nested deeper than {MAX_DEPTH}")
+    for r in chain.rules:
+        if not r.match.matches(p):
+            continue
+        if r.unsupported is not None:
+            return Decision("unknown", r.origin, text=r.text)
+        if r.action in TERMINAL_ACTIONS:
+            return Decision(r.action, r.origin, r.reject_with, r.text)
+        if r.action == "return":
+            return None
+        if r.action in ("jump", "goto"):
+            d = _run_chain(rs, rs.chains[r.target], p, depth + 1)
+            if d is not None:
+                return d
+            if r.action == "goto":
+                return None
+        # continue / counter-only rules fall through
+    return None
