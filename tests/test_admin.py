@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.apps import apps
 from django.contrib import admin
 
-DOMAIN_APPS = ("core", "workforce", "events", "detect")
+DOMAIN_APPS = ("core", "workforce", "events", "detect", "response")
 
 
 def test_every_domain_model_is_in_the_admin():

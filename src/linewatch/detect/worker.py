@@ -83,6 +83,7 @@ class DetectionWorker:
 
     def run(self, stop: threading.Event, idle: float = 0.2, escalate_every: float = 10.0) -> None:
         """Process until `stop`; every `escalate_every` seconds, move unacknowledged alerts up their ladder."""
+        from linewatch.response.notify import dispatch_due
         from linewatch.response.routing import escalate_due
 
         next_escalation = 0.0
@@ -90,6 +91,7 @@ class DetectionWorker:
             try:
                 if time.monotonic() >= next_escalation:
                     escalate_due()
+                    dispatch_due()
                     next_escalation = time.monotonic() + escalate_every
                 if self.run_once() == 0:
                     stop.wait(idle)

@@ -19,3 +19,71 @@ class Routing(models.Model):
 
     def __str__(self) -> str:
         return f"{self.alert_id} at rung {self.level}, due {self.due:%Y-%m-%d %H:%M}"
+
+
+class ContactPath(models.Model):
+    """One way to reach a team or a person (an Apprise URL), in the order to try them."""
+
+    team = models.ForeignKey("core.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="contact_paths")
+    person = models.ForeignKey("core.Person", null=True, blank=True, on_delete=models.CASCADE,
+                               related_name="contact_paths")
+    priority = models.PositiveSmallIntegerField(help_text="1 is tried first")
+    url = models.CharField(max_length=500, help_text="Apprise URL: mailto://relay:25?to=…, json://…, mqtt://…, ntfy://…")
+    label = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["team", "person", "priority"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(team__isnull=False) ^ models.Q(person__isnull=False),
+                                   name="contact_path_has_one_owner"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team or self.person} #{self.priority} {self.label or self.url.split(':', 1)[0]}"
+
+
+class NotificationStatus(models.TextChoices):
+    PENDING = "pending", "Pending"  # in the outbox, the next rung is due
+    SENT = "sent", "Sent, waiting for acknowledgement"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    EXHAUSTED = "exhausted", "Every rung tried"
+
+
+class Notification(models.Model):
+    """The durable outbox: one message to one team or person, climbing their contact ladder until
+    acknowledged. Nothing here lives only in memory, so a restart loses nothing."""
+
+    id = models.BigAutoField(primary_key=True)
+    alert = models.ForeignKey(Alert, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications")
+    team = models.ForeignKey("core.Team", null=True, blank=True, on_delete=models.SET_NULL)
+    subject = models.CharField(max_length=300)
+    body = models.TextField()
+    ladder = models.JSONField(help_text="The contact URLs in order, fixed when the message was queued")
+    rung = models.PositiveSmallIntegerField(default=0)
+    status = models.CharField(max_length=16, choices=NotificationStatus.choices, default=NotificationStatus.PENDING)
+    next_attempt = models.DateTimeField(db_index=True)
+    ack_window_seconds = models.PositiveIntegerField(default=300)
+    exercise = models.BooleanField(default=False, help_text="A drill: delivered and recorded, marked as exercise")
+    created = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.subject} → {self.team} ({self.status})"
+
+
+class DeliveryAttempt(models.Model):
+    """Every try on every rung, and what the channel said: "sent" is not "received"."""
+
+    id = models.BigAutoField(primary_key=True)
+    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="attempts")
+    time = models.DateTimeField()
+    rung = models.PositiveSmallIntegerField()
+    channel = models.CharField(max_length=40, help_text="The URL's scheme: mailto, json, mqtt, ntfy…")
+    target = models.CharField(max_length=500, help_text="The URL without credentials")
+    outcome = models.CharField(max_length=16, help_text="accepted (the transport took it), failed, acknowledged")
+    detail = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["time", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.notification_id} rung {self.rung} {self.channel}: {self.outcome}"

@@ -79,6 +79,10 @@ def open_routing(alert: Alert, now: dt.datetime | None = None) -> Routing | None
     alert.assigned_team = Team.objects.filter(organisation__sites__slug=alert.site_slug, slug=first["team"]).first()
     alert.save(update_fields=["assigned_team"])
     why = ("no accountable owner: routed by the site default" if gap else first["why"])
+    if alert.assigned_team is not None:
+        from linewatch.response.notify import queue_for_alert
+
+        queue_for_alert(alert, alert.assigned_team, now=now)
     AlertNote.objects.create(alert=alert, time=now, author_name="linewatch", via="routing", action=AlertAction.ASSIGN,
                              from_status=alert.status, to_status=alert.status, to_assignee=f"team:{first['team']}",
                              text=f"{why}; acknowledge within {minutes} min")
@@ -110,6 +114,10 @@ def escalate_due(now: dt.datetime | None = None) -> int:
                                                           slug=rung["team"]).first()
                 alert.save(update_fields=["assigned_team"])
                 who = f"{rung['person']} ({rung['team_name']})" if rung["person"] else rung["team_name"]
+                if alert.assigned_team is not None:
+                    from linewatch.response.notify import queue_for_alert
+
+                    queue_for_alert(alert, alert.assigned_team, now=now)
                 text = f"not acknowledged within {routing.sla_minutes} min: escalated to {who}, {rung['why']}"
                 to = f"team:{rung['team']}"
                 AlertNote.objects.create(alert=alert, time=now, author_name="linewatch", via="escalation",

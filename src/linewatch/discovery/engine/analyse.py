@@ -9,6 +9,7 @@ the number of flows and devices, not with the number of packets.
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 import struct
 from collections.abc import Callable, Iterable
@@ -39,6 +40,8 @@ ICS_PROTOCOLS = frozenset({
     "modbus", "s7comm", "s7comm-plus", "enip", "cip", "bacnet", "dnp3", "profinet", "profinet-dcp", "profinet-cm",
     "iec104", "opcua", "omron-fins", "melsec", "niagara-fox", "ge-srtp", "beckhoff-ads", "codesys",
 })
+HTTP_STARTS = frozenset({b"HTTP", b"RTSP", b"GET ", b"POST", b"HEAD", b"PUT ", b"DESC", b"SETU", b"OPTI", b"PLAY",
+                         b"ANNO", b"TEAR", b"GET_", b"NOTI", b"M-SE"})
 CLEARTEXT_MANAGEMENT = {"telnet": "Telnet", "ftp": "FTP", "http": "HTTP without TLS"}
 
 # Flow record fields (a list, for speed).
@@ -235,9 +238,20 @@ class Discovery:
                     self._snmp(payload, src, dst, sport, dport, num, ts)
                 elif service == "dhcp":
                     self._dissect(fn, payload, ("mac", smac), ("mac", dmac), num, ts, service)
-                elif service == "enip" and transport == 6 and rec[EXTRA] is None and d.enip_cip_present(payload):
-                    rec[EXTRA] = "cip"
-                    self._dissect(fn, payload, src_key, dst_key, num, ts, service)
+                elif service == "enip":
+                    if rec[EXTRA] is None and transport == 6 and d.enip_cip_present(payload):
+                        rec[EXTRA] = "cip"
+                    if payload[0] == 0x63:
+                        self._dissect(fn, payload, src_key, dst_key, num, ts, service)
+                elif service == "modbus":
+                    if len(payload) > 8 and payload[7] == 0x2B:
+                        self._dissect(fn, payload, src_key, dst_key, num, ts, service)
+                elif service == "dnp3":
+                    if rec[PKTS] < 16:
+                        self._dissect(fn, payload, src_key, dst_key, num, ts, service)
+                elif service in ("http", "rtsp"):
+                    if payload[:4] in HTTP_STARTS:
+                        self._dissect(fn, payload, src_key, dst_key, num, ts, service)
                 elif service == "s7comm":
                     pdu = d.s7_pdu(payload)
                     if pdu:
@@ -465,8 +479,9 @@ class Discovery:
             for c, o in comms.items():
                 dv.observe(o)
                 default = c.lower() in d.DEFAULT_COMMUNITIES
+                note = f" (a default: {c})" if default else ""
                 dv.findings.append({
-                    "finding": f"SNMP v1/v2c community string in clear text{' (a default: ' + c + ')' if default else ''}",
+                    "finding": f"SNMP v1/v2c community string in clear text{note}",
                     "source": o.source, "file": o.file, "packet": o.packet,
                 })
         out = list(devices.values()) + list(l2_devices.values())
@@ -514,10 +529,27 @@ def _enrich(dv: Device) -> None:
         v = oui_lookup(dv.mac)
         if v:
             dv.observe(Observation("vendor", v[0], f"oui/{v[1]}", "", 0, None, 0.5))
+    if dv.best("model") is None:
+        for o in list(dv.observations):
+            m = MODEL_HINTS.get(o.attribute, (None,))[0]
+            hit = m.search(o.value) if m else None
+            if hit and hit.group(1).lower() not in GENERIC_TOKENS:
+                dv.observe(Observation("model", hit.group(1), f"inferred from {o.source}", o.file, o.packet, o.time,
+                                       MODEL_HINTS[o.attribute][1]))
     for p, label in CLEARTEXT_MANAGEMENT.items():
         if "server" in dv.protocols.get(p, ()):
             dv.findings.append({"finding": f"clear-text management service: {label}", "source": f"flow/{p}"})
     dv.kind, dv.kind_reason = guess_kind(dv)
+
+
+# A model name hidden in a banner or a name, e.g. "Linux, UPnP/1.0 DCS-935L/1.0", hostname "DCS-930LB",
+# "D-Link DCS-935L Configuration Utility._http._tcp.local". Inferred models keep a low confidence.
+MODEL_HINTS = {
+    "server_banner": (re.compile(r"UPnP/[\d.]+\s+([A-Za-z][\w-]*\d[\w-]*)/[\d.]+"), 0.6),
+    "mdns_service": (re.compile(r"\b([A-Z]{2,5}-\d{2,5}[A-Z]{0,3})\b"), 0.5),
+    "hostname": (re.compile(r"^([A-Z]{2,5}-?\d{2,5}[A-Z]{0,3}(?:\([A-Z]{2}\))?)$"), 0.4),
+}
+GENERIC_TOKENS = {"ipbridge", "portable", "linux"}
 
 
 def _device_order(dv: Device) -> tuple:

@@ -97,7 +97,7 @@ def modbus_device_id(p: bytes) -> list[Fact]:
     if len(p) < 10 or p[8] != 0x0E:
         return []
     if len(p) < 14:
-        raise Malformed("truncated MEI response")
+        return []  # a request (11 bytes) or an exception: no objects
     count = p[13]
     i = 14
     facts = []
@@ -174,8 +174,11 @@ def s7_szl(pdu: bytes) -> list[Fact]:
 
 # --- BACnet/IP ------------------------------------------------------------------------------------
 
-BACNET_PROPS = {77: "object_name", 121: "vendor", 70: "model", 44: "firmware", 12: "software_version",
-                120: "vendor_id", 28: "description", 58: "location"}
+BACNET_PROPS = {75: "bacnet_device_id", 77: "object_name", 121: "vendor", 70: "model", 44: "firmware",
+                12: "software_version", 120: "vendor_id", 28: "description", 58: "location"}
+
+
+WILDCARD_INSTANCE = 4194303  # "the device that receives this": not an identity
 
 
 def _bacnet_npdu(p: bytes) -> tuple[bytes, bool] | None:
@@ -229,8 +232,9 @@ def _bacnet_value(b: bytes, i: int) -> tuple[str | None, int]:
             return None, j
         return None, j + lvt
     v = b[j:j + lvt]
-    if num == 7 and v:  # character string, first byte = character set
-        return (v[1:].decode("utf-8" if v[0] == 0 else "latin-1", "replace").strip(), j + lvt)
+    if num == 7 and v:  # character string, first byte = character set (0 UTF-8, 4 UCS-2, 5 ISO 8859-1)
+        codec = {0: "utf-8", 4: "utf-16-be"}.get(v[0], "latin-1")
+        return v[1:].decode(codec, "replace").strip(), j + lvt
     if num == 2:
         return str(int.from_bytes(v, "big")), j + lvt
     if num == 12 and len(v) == 4:
@@ -262,6 +266,17 @@ def bacnet(p: bytes) -> list[Fact]:
                 return []
             return [Fact("bacnet_device_id", inst, "bacnet/I-Am", 0.95),
                     Fact("vendor_id", vendor, "bacnet/I-Am", 0.95)]
+        if ptype == 1 and apdu[1] == 1:  # Unconfirmed I-Have: device id, object id, object name
+            dev, i = _bacnet_value(apdu, 2)
+            obj, i = _bacnet_value(apdu, i)
+            name, i = _bacnet_value(apdu, i)
+            if not dev or not dev.startswith("8:"):
+                raise Malformed("I-Have without a device identifier")
+            facts = [Fact("bacnet_device_id", dev[2:], "bacnet/I-Have", 0.9)]
+            if name:
+                attr = "object_name" if obj == dev else "bacnet_object_name"
+                facts.append(Fact(attr, name, "bacnet/I-Have", 0.8))
+            return facts
         if ptype == 3:  # ComplexACK
             if apdu[0] & 0x08:
                 return []  # segmented: the first segment only would be partial
@@ -290,8 +305,12 @@ def _bacnet_rp_ack(b: bytes) -> list[Fact]:
     if oid >> 22 != 8 or prop not in BACNET_PROPS:
         return []
     value, _ = _bacnet_value(b, j)
-    facts = [Fact("bacnet_device_id", str(oid & 0x3FFFFF), "bacnet/ReadProperty-ACK", 0.9)]
+    facts = []
+    if oid & 0x3FFFFF != WILDCARD_INSTANCE:
+        facts.append(Fact("bacnet_device_id", str(oid & 0x3FFFFF), "bacnet/ReadProperty-ACK", 0.9))
     if value:
+        if prop == 75:
+            value = value.split(":")[-1]
         facts.append(Fact(BACNET_PROPS[prop], value, "bacnet/ReadProperty-ACK", 0.9))
     return facts
 
@@ -332,8 +351,10 @@ def _bacnet_rpm_ack(b: bytes) -> list[Fact]:
                     v, i = _bacnet_value(b, i)
                     first = first if first is not None else v
             if is_value and oid >> 22 == 8 and prop in BACNET_PROPS and first:
+                if prop == 75:
+                    first = first.split(":")[-1]
                 facts.append(Fact(BACNET_PROPS[prop], first, "bacnet/ReadPropertyMultiple-ACK", 0.9))
-        if oid >> 22 == 8 and facts:
+        if oid >> 22 == 8 and facts and oid & 0x3FFFFF != WILDCARD_INSTANCE:
             facts.append(Fact("bacnet_device_id", str(oid & 0x3FFFFF), "bacnet/ReadPropertyMultiple-ACK", 0.9))
     return facts
 
@@ -454,11 +475,15 @@ def profinet_dcp(p: bytes) -> list[Fact]:
     (dlen,) = struct.unpack_from(">H", p, 10)
     is_set = frame_id == 0xFEFD and service == 4 and stype == 0
     is_resp = stype == 1 and service in (3, 5)
-    if not (is_set or is_resp):
+    # A device starting up asks "who is <my name>?" to detect a duplicate: the name is its own.
+    is_ident = frame_id == 0xFEFE and service == 5 and stype == 0
+    if not (is_set or is_resp or is_ident):
         return []
     subject = "dst" if is_set else "src"
-    msg = "profinet-dcp/Set" if is_set else "profinet-dcp/Identify-Response"
-    conf = 0.6 if is_set else 0.9
+    msg = ("profinet-dcp/Set" if is_set else "profinet-dcp/Identify-Response" if is_resp
+           else "profinet-dcp/Identify-Request (name check)")
+    conf = 0.9 if is_resp else 0.6
+    skip = 0 if is_ident else 2  # requests carry no block info
     facts = []
     i = 12
     end = min(len(p), 12 + dlen)
@@ -466,7 +491,9 @@ def profinet_dcp(p: bytes) -> list[Fact]:
         opt, sub, ln = p[i], p[i + 1], struct.unpack_from(">H", p, i + 2)[0]
         v = p[i + 4:i + 4 + ln]
         i += 4 + ln + (ln & 1)
-        body = v[2:]  # block info / block qualifier
+        body = v[skip:]  # block info / block qualifier
+        if is_ident and not (opt == 2 and sub == 2):
+            continue
         if opt == 2 and sub == 1 and body:
             facts.append(Fact("model", _text(body), msg, conf, subject))
         elif opt == 2 and sub == 2 and body:

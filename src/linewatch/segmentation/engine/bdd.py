@@ -194,14 +194,6 @@ class PacketSpace:
         return int(self.bdd.count(u, nvars=len(self.bdd.vars)))
 
 
-class CompiledFilter:
-    """A device's verdict sets for one hook: label -> packet set; labels are "accept", "unknown", "reject:<with>";
-    packets in none of them are dropped."""
-
-    def __init__(self, sets: dict) -> None:
-        self.sets = sets
-
-
 def compile_device(space: PacketSpace, device: Device, hook: str, iface_index: dict[str, int]) -> dict:
     """Fold a device's base chains for a hook into verdict sets over all interface pairs at once."""
     chains = device.chains(hook)

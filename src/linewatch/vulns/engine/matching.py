@@ -35,6 +35,7 @@ class Confidence(IntEnum):
         return self.name.lower()
 
 
+MAX_EVIDENCE = 8
 AFFECTED = {"known_affected", "first_affected", "last_affected", "under_investigation"}
 
 
@@ -291,6 +292,9 @@ def match_record(rec: VulnRecord, device: Device, dev: _Ident | None = None) -> 
         evidence.append(Evidence("kev", rec.cve, "cveID", f"{rec.kev.vendor_project} / {rec.kev.product}: "
                                  f"{rec.kev.name}", "", best, "listed as known exploited"))
     evidence.sort(key=lambda e: -e.confidence)
+    if len(evidence) > MAX_EVIDENCE:
+        notes.append(f"{len(evidence) - MAX_EVIDENCE} more matching entries not shown")
+        evidence = evidence[:MAX_EVIDENCE]
     return Match(rec.cve, device, best, evidence, notes, list(dict.fromkeys(rems)))
 
 

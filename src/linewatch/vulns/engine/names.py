@@ -94,7 +94,7 @@ def family_pattern(name: str) -> re.Pattern[str] | None:
     """
     out: list[str] = []
     wild = False
-    for token in re.split(r"[^A-Za-z0-9]+", name.replace("\\", "")):
+    for token in re.split(r"[^A-Za-z0-9]+", _SERIES.sub(" ", name.replace("\\", ""))):
         if not token:
             continue
         if re.search(r"\d", token) and re.search(r"[xX]", token):

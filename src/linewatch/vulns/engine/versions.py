@@ -72,13 +72,13 @@ class Version:
 
 
 def _clean(text: str) -> str:
-    return re.sub(r"\s+", " ", text.strip().lower())
+    return re.sub(r"\s+", " ", text.strip())
 
 
 def parse_version(text: str, vendor: str | None = None) -> Version | None:
     """Parse a firmware version; None when the text holds no number at all (``-``, ``*``, ``unknown``)."""
-    raw = text
-    t = _clean(text)
+    raw = text.strip()
+    t = _clean(text).lower()
     if t.startswith("version "):
         t = t[8:]
     if not re.search(r"\d", t):
@@ -184,27 +184,29 @@ def parse_range(text: str, vendor: str | None = None) -> VersionRange:
     ``V5.2.0 build 140721 to V5.4.0 build 160530`` and ``prior to 3.1``. Anything else is kept as free text.
     """
     t = _clean(text)
+    low = t.lower()
     if not t:
         return VersionRange(free_text=text)
-    if t.startswith("vers:"):
+    if low.startswith("vers:"):
         body = t.split("/", 1)[1] if "/" in t else ""
-        if body in ("*", ""):
+        if body.strip() in ("*", ""):
             return VersionRange(all_versions=True)
         return _bounds(body.split("|"), text, vendor)
-    t = re.sub(r"^all versions\s*", "", t)
-    if t in ("", "*", "all"):
+    t = re.sub(r"^all versions\s*", "", t, flags=re.I)
+    if t.lower() in ("", "*", "all"):
         return VersionRange(all_versions=True)
-    m = re.match(r"^(?:from\s+)?(.+?)\s+(?:to|through|-)\s+(.+)$", t)
-    if m and not _OP.match(t):
-        return _bounds([f">= {m.group(1)}", f"<= {m.group(2)}"], text, vendor)
-    m = re.match(r"^(?:prior to|before|earlier than)\s+(.+)$", t)
+    m = re.match(r"^(?:prior to|before|earlier than)\s+(.+)$", t, re.I)
     if m:
         return _bounds([f"< {m.group(1)}"], text, vendor)
-    parts = re.split(r"\s*(?:\||,|\band\b)\s*", t)
+    m = re.match(r"^(?:from\s+)?(.+?)\s+(?:to|through|-)\s+(.+)$", t, re.I)
+    if m and not _OP.match(t):
+        return _bounds([f">= {m.group(1)}", f"<= {m.group(2)}"], text, vendor)
+    parts = re.split(r"\s*(?:\||,|\band\b)\s*", t, flags=re.I)
     if all(_OP.match(p) for p in parts if p):
         return _bounds(parts, text, vendor)
     pv = parse_version(t, vendor)
-    if pv is not None and not re.search(r"\s", t.replace(" build", "_build").replace(" sp", "sp").replace(" hf", "hf")):
+    single = re.sub(r"\s+(build|sp|hf)\s*", r"_\1", t, flags=re.I)
+    if pv is not None and not re.search(r"\s", single):
         return VersionRange((Bound("=", pv),))
     return VersionRange(free_text=text)
 

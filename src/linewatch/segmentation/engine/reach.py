@@ -1,0 +1,408 @@
+"""Reachability over the device graph: packet sets propagated HSA-style, with stateful return traffic.
+
+A `Network` is devices with interfaces, routes and rule sets. Packets enter at the interfaces attached to a source
+prefix, are filtered by each device's forward hook (per in/out interface, all rules compiled once into BDDs), routed
+by longest-prefix match and handed to the device owning the next hop, until they are delivered to a connected
+subnet, to a device itself (input hook), or stopped. Whole packet sets move at once: never host pair by host pair.
+
+The reply of every delivered NEW flow (addresses and ports swapped, state ESTABLISHED) is propagated back; a flow whose
+reply does not arrive is reported as NO_RETURN. Results use Batfish's flow dispositions; each carries a witness packet
+and, per hop, the rule that decided (file:line), found by evaluating the witness through the same rules.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+
+from linewatch.segmentation.engine.bdd import PacketSpace, compile_device
+from linewatch.segmentation.engine.model import PROTOCOLS, Device, Packet, evaluate
+
+ACCEPTED = "ACCEPTED"
+DELIVERED_TO_SUBNET = "DELIVERED_TO_SUBNET"
+DENIED_IN = "DENIED_IN"
+DENIED_OUT = "DENIED_OUT"
+NO_ROUTE = "NO_ROUTE"
+NO_RETURN = "NO_RETURN"  # the forward flow is accepted, its reply is not
+INSUFFICIENT_INFO = "INSUFFICIENT_INFO"
+LOOP = "LOOP"
+MAX_HOPS = 32
+
+
+@dataclass(frozen=True)
+class Service:
+    proto: int | None = None
+    lo: int | None = None
+    hi: int | None = None
+
+    @classmethod
+    def parse(cls, text: str | None) -> Service:
+        """`tcp/502`, `udp/161-162`, `tcp`, `icmp`, or None/`any`."""
+        if not text or text == "any":
+            return cls()
+        name, _, ports = text.lower().partition("/")
+        proto = int(name) if name.isdigit() else PROTOCOLS.get(name)
+        if proto is None:
+            raise ValueError(f"unknown protocol {name!r} (use tcp, udp, icmp or a number)")
+        if not ports:
+            return cls(proto)
+        lo, _, hi = ports.partition("-")
+        lo_n, hi_n = int(lo), int(hi or lo)
+        if not 0 <= lo_n <= hi_n <= 65535:
+            raise ValueError(f"bad port range {ports!r}")
+        return cls(proto, lo_n, hi_n)
+
+
+@dataclass
+class Hop:
+    device: str
+    in_iface: str | None
+    out_iface: str | None
+    action: str
+    rule: str
+    text: str = ""
+
+    def as_dict(self) -> dict:
+        return {"device": self.device, "in": self.in_iface, "out": self.out_iface, "action": self.action,
+                "rule": self.rule, "text": self.text}
+
+
+@dataclass
+class Flow:
+    disposition: str
+    witness: Packet | None
+    hops: list[Hop] = field(default_factory=list)
+    action: str = ""  # drop | reject:<with> | accept | unknown
+    return_hops: list[Hop] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        d = {"disposition": self.disposition, "action": self.action,
+             "witness": self.witness.as_dict() if self.witness else None,
+             "hops": [h.as_dict() for h in self.hops]}
+        if self.return_hops:
+            d["return_hops"] = [h.as_dict() for h in self.return_hops]
+        return d
+
+
+@dataclass
+class Answer:
+    disposition: str
+    flows: list[Flow]
+
+    def as_dict(self) -> dict:
+        return {"disposition": self.disposition, "flows": [f.as_dict() for f in self.flows]}
+
+
+@dataclass
+class _Run:
+    """The outcome of one propagation: packet sets per place and per verdict."""
+
+    delivered: dict = field(default_factory=dict)  # (device, out iface or None) -> set
+    stopped: dict = field(default_factory=dict)  # (disposition, action, device) -> set
+
+
+class Network:
+    def __init__(self, devices: list[Device], space: PacketSpace | None = None) -> None:
+        self.space = space or PacketSpace()
+        self.devices = {d.name: d for d in devices}
+        self.iface_index = {d.name: {n: i + 1 for i, n in enumerate(sorted(d.interfaces))} for d in devices}
+        for d in devices:  # interface names that only appear in rules get an index too, so they can match nothing
+            idx = self.iface_index[d.name]
+            for rs in d.rulesets:
+                for c in rs.chains.values():
+                    for r in c.rules:
+                        for n in r.match.in_ifaces + r.match.out_ifaces:
+                            if not n.endswith(("+", "*")) and n not in idx:
+                                idx[n] = len(idx) + 1
+        self.owner: dict[ipaddress.IPv4Address, tuple[str, str]] = {}
+        for d in devices:
+            for iface in d.interfaces.values():
+                for a in iface.addresses:
+                    self.owner[a.ip] = (d.name, iface.name)
+        self._filters: dict = {}
+        self._fib: dict = {}
+        self._own: dict = {}
+        self._routes: dict = {}
+        for d in devices:
+            self._build_fib(d)
+
+    # --- compilation ------------------------------------------------------------------------------
+    def compile(self) -> None:
+        for name in self.devices:
+            self.filter(name, "forward")
+
+    def filter(self, device: str, hook: str) -> dict:
+        key = (device, hook)
+        if key not in self._filters:
+            self._filters[key] = compile_device(self.space, self.devices[device], hook, self.iface_index[device])
+        return self._filters[key]
+
+    def filter_pair(self, device: str, hook: str, in_iface: str | None, out_iface: str | None) -> dict:
+        key = (device, hook, in_iface, out_iface)
+        if key not in self._filters:
+            idx = self.iface_index[device]
+            sets = self.filter(device, hook)
+            self._filters[key] = {k: self.space.restrict_ifaces(v, idx.get(in_iface, 0), idx.get(out_iface, 0))
+                                  for k, v in sets.items()}
+        return self._filters[key]
+
+    def _build_fib(self, d: Device) -> None:
+        """Longest-prefix match compiled to destination sets: (out iface, next-hop (device, iface) or None) -> set."""
+        sp = self.space
+        own = sp.false
+        entries = []
+        for iface in d.interfaces.values():
+            for a in iface.addresses:
+                own |= sp.value("d", int(a.ip))
+                entries.append((a.network, iface.name, None))
+        for r in d.routes:
+            out = r.interface
+            if out is None and r.next_hop is not None:
+                out = next((i.name for i in d.interfaces.values() if any(r.next_hop in n for n in i.networks)), None)
+            if out is not None:
+                entries.append((r.prefix, out, r.next_hop))
+        entries.sort(key=lambda e: -e[0].prefixlen)
+        covered, fib = own, {}
+        for prefix, out, nh in entries:
+            s = sp.net("d", prefix) & ~covered
+            covered |= s
+            if s == sp.false:
+                continue
+            nxt = self.owner.get(nh) if nh is not None else None
+            key = (out, nxt, nh is not None)
+            fib[key] = fib.get(key, sp.false) | s
+        self._fib[d.name] = fib
+        self._own[d.name] = own
+        self._routes[d.name] = sorted(entries, key=lambda e: -e[0].prefixlen)
+
+    # --- locations --------------------------------------------------------------------------------
+    def attachments(self, prefix: ipaddress.IPv4Network) -> list[tuple[str, str, ipaddress.IPv4Network]]:
+        """Where packets from/to a prefix enter the modelled network: (device, interface, the part of the prefix)."""
+        out = []
+        for d in self.devices.values():
+            for iface in d.interfaces.values():
+                for n in iface.networks:
+                    if n.overlaps(prefix):
+                        out.append((d.name, iface.name, n if n.subnet_of(prefix) else prefix))
+        if not out:  # beyond the modelled subnets: where routes leave the network towards it
+            for d in self.devices.values():
+                for pfx, iface, nh in self._routes[d.name]:
+                    if nh is not None and nh not in self.owner and pfx.overlaps(prefix):
+                        out.append((d.name, iface, prefix))
+        return out
+
+    # --- propagation ------------------------------------------------------------------------------
+    def propagate(self, starts: list[tuple[str, str, object]]) -> _Run:
+        """Move packet sets from (device, in iface, set) until nothing new arrives anywhere."""
+        sp = self.space
+        run = _Run()
+        seen: dict = {}
+        work = [(dev, in_if, s, True) for dev, in_if, s in starts]
+        while work:
+            dev, in_if, s, first = work.pop()
+            new = s & ~seen.get((dev, in_if), sp.false)
+            if new == sp.false:
+                continue
+            seen[(dev, in_if)] = seen.get((dev, in_if), sp.false) | new
+            local = new & self._own[dev]
+            if local != sp.false:
+                self._verdict(run, dev, "input", in_if, None, local, (dev, None), work)
+            routed = sp.false
+            for (out_if, nxt, via), dst in self._fib[dev].items():
+                if first and via and out_if == in_if:
+                    # a host on a segment with several routers sends to the one that routes onwards (no hairpin)
+                    continue
+                part = new & dst
+                if part == sp.false:
+                    continue
+                routed |= part
+                self._verdict(run, dev, "forward", in_if, out_if, part, (dev, out_if) if not via else nxt, work)
+            rest = new & ~routed & ~self._own[dev]
+            if first:
+                rest &= ~self._hairpin(dev, in_if)
+            if rest != sp.false:
+                self._stop(run, NO_ROUTE, "drop", dev, rest)
+        return run
+
+    def _verdict(self, run, dev, hook, in_if, out_if, part, nxt, work) -> None:
+        sp = self.space
+        sets = self.filter_pair(dev, hook, in_if, out_if)
+        decided = sp.false
+        for label, v in sets.items():
+            hit = part & v
+            decided |= v
+            if hit == sp.false or label == "accept":
+                continue
+            self._stop(run, INSUFFICIENT_INFO if label == "unknown" else DENIED_IN, label, dev, hit)
+        dropped = part & ~decided
+        if dropped != sp.false:
+            self._stop(run, DENIED_IN, "drop", dev, dropped)
+        acc = part & sets.get("accept", sp.false)
+        if acc == sp.false:
+            return
+        if nxt is None:  # next hop outside the model: the flow leaves the network here
+            run.delivered[(dev, out_if)] = run.delivered.get((dev, out_if), sp.false) | acc
+        elif nxt[1] is None or nxt == (dev, out_if):
+            run.delivered[nxt] = run.delivered.get(nxt, sp.false) | acc
+        else:
+            work.append((nxt[0], nxt[1], acc, False))
+
+    def _device_addresses(self):
+        u = self.space.false
+        for own in self._own.values():
+            u |= own
+        return u
+
+    def _hairpin(self, dev: str, in_if: str):
+        u = self.space.false
+        for (out_if, _nxt, via), dst in self._fib[dev].items():
+            if via and out_if == in_if:
+                u |= dst
+        return u
+
+    def _stop(self, run, disposition, action, dev, s) -> None:
+        key = (disposition, action, dev)
+        run.stopped[key] = run.stopped.get(key, self.space.false) | s
+
+    def _starts(self, src_prefixes, space_set) -> list:
+        sp = self.space
+        starts = []
+        for p in src_prefixes:
+            for dev, iface, part in self.attachments(p):
+                starts.append((dev, iface, space_set & sp.net("s", part) & sp.net("s", p)))
+        return starts
+
+    # --- questions --------------------------------------------------------------------------------
+    def headers(self, service: Service | None = None):
+        sp = self.space
+        h = sp.valid & sp.value("c", 0)  # NEW
+        if service and service.proto is not None:
+            h &= sp.value("p", service.proto)
+            if service.lo is not None:
+                h &= sp.port_range("t", service.lo, service.hi)
+        return h
+
+    def reach(self, src, dst, service: Service | None = None, max_flows: int = 4) -> Answer:
+        """All flows from src prefixes to dst prefixes for a service, by disposition, with witnesses and hops."""
+        sp = self.space
+        src, dst = _nets(src), _nets(dst)
+        q = self.headers(service) & sp.nets("s", src) & sp.nets("d", dst)
+        run = self.propagate(self._starts(src, q))
+        delivered = sp.false
+        for s in run.delivered.values():
+            delivered |= s & sp.nets("d", dst)
+        both = self._returned(run, delivered, src)
+        flows: list[Flow] = []
+        order = [(ACCEPTED, "accept", both), (NO_RETURN, "accept", delivered & ~both)]
+        for (disp, action, _dev), s in sorted(run.stopped.items(), key=lambda kv: kv[0]):
+            order.append((disp, action, s & sp.nets("d", dst)))
+        for disp, action, s in order:
+            if len(flows) >= max_flows or s == sp.false:
+                continue
+            w = sp.pick(self.prefer(s))
+            flows.append(self.trace(w, disp, action))
+        disposition = flows[0].disposition if flows else NO_ROUTE
+        return Answer(disposition, flows)
+
+    def prefer(self, s):
+        """A witness that looks like a real client: source port in the ephemeral range when the set allows it."""
+        sp = self.space
+        nicer = s & (~sp.protocols((6, 17)) | sp.port_range("u", 32768, 60999))
+        return nicer if nicer != sp.false else s
+
+    def _returned(self, run, delivered, src):
+        """The forward flows whose replies make it back (as ESTABLISHED) to the source."""
+        sp = self.space
+        if delivered == sp.false:
+            return sp.false
+        starts, local = [], sp.false
+        for (dev, out_if), s in run.delivered.items():
+            part = s & delivered
+            if part == sp.false:
+                continue
+            if out_if is None:  # delivered to the device itself: its output hook is not modelled yet
+                local |= part
+            else:
+                starts.append((dev, out_if, sp.with_state(sp.swap(part), "ESTABLISHED")))
+        back = self.propagate(starts)
+        arrived = sp.false
+        for s in back.delivered.values():
+            arrived |= s & sp.nets("d", src)
+        return (delivered & sp.with_state(sp.swap(arrived), "NEW")) | local
+
+    def zone_matrix(self, zones: dict[str, list], service: Service | None = None) -> dict[str, dict[str, str]]:
+        """Disposition per (from zone, to zone): one forward and one return propagation per source zone."""
+        sp = self.space
+        nets = {z: _nets(p) for z, p in zones.items()}
+        matrix: dict[str, dict[str, str]] = {}
+        for z, src in nets.items():
+            q = self.headers(service) & sp.nets("s", src)
+            run = self.propagate(self._starts(src, q))
+            delivered = sp.false
+            for s in run.delivered.values():
+                delivered |= s
+            both = self._returned(run, delivered, src)
+            row = {}
+            for z2, dst in nets.items():
+                if z2 == z:
+                    continue
+                d = sp.nets("d", dst) & ~self._device_addresses()  # traffic to a firewall itself is another question
+                if both & d != sp.false:
+                    row[z2] = ACCEPTED
+                elif delivered & d != sp.false:
+                    row[z2] = NO_RETURN
+                else:
+                    stops = {k[0] for k, v in run.stopped.items() if v & d != sp.false}
+                    row[z2] = (INSUFFICIENT_INFO if INSUFFICIENT_INFO in stops else DENIED_IN if DENIED_IN in stops
+                               else NO_ROUTE)
+            matrix[z] = row
+        return matrix
+
+    # --- concrete traces (attribution) --------------------------------------------------------------
+    def trace(self, p: Packet, disposition: str = "", action: str = "") -> Flow:
+        hops = self._walk(p)
+        flow = Flow(disposition or (hops[-1].action if hops else NO_ROUTE), p, hops, action)
+        if disposition in (ACCEPTED, NO_RETURN):
+            reply = Packet(p.dst, p.src, p.proto, p.dport, p.sport, "ESTABLISHED")
+            flow.return_hops = self._walk(reply)
+        return flow
+
+    def _route(self, dev: str, ip: ipaddress.IPv4Address):
+        return next(((pfx, o, nh) for pfx, o, nh in self._routes[dev] if ip in pfx), None)
+
+    def _walk(self, p: Packet) -> list[Hop]:
+        hops: list[Hop] = []
+        starts = [a for a in self.attachments(ipaddress.IPv4Network(p.src)) if p.src_ip in a[2]]
+        if not starts:
+            return hops
+
+        def onward(a) -> bool:
+            r = self._route(a[0], p.dst_ip)
+            return r is not None and not (r[2] is not None and r[1] == a[1])
+
+        dev, in_if, _ = next((a for a in starts if onward(a)), starts[0])
+        for _ in range(MAX_HOPS):
+            d = self.devices[dev]
+            if any(a.ip == p.dst_ip for i in d.interfaces.values() for a in i.addresses):
+                dec = evaluate(d, "input", Packet(p.src, p.dst, p.proto, p.sport, p.dport, p.state, in_if, None))
+                hops.append(Hop(dev, in_if, None, dec.action, dec.origin, dec.text))
+                return hops
+            route = self._route(dev, p.dst_ip)
+            if route is None:
+                hops.append(Hop(dev, in_if, None, "no-route", ""))
+                return hops
+            _, out_if, nh = route
+            dec = evaluate(d, "forward", Packet(p.src, p.dst, p.proto, p.sport, p.dport, p.state, in_if, out_if))
+            action = dec.action + (f":{dec.reject_with}" if dec.reject_with else "")
+            hops.append(Hop(dev, in_if, out_if, action, dec.origin, dec.text))
+            if dec.action != "accept" or nh is None or nh not in self.owner:
+                return hops
+            dev, in_if = self.owner[nh]
+        hops.append(Hop(dev, in_if, None, "loop", ""))
+        return hops
+
+
+def _nets(prefixes) -> list[ipaddress.IPv4Network]:
+    if isinstance(prefixes, (str, ipaddress.IPv4Network)):
+        prefixes = [prefixes]
+    return [ipaddress.IPv4Network(p, strict=False) for p in prefixes]
