@@ -75,3 +75,13 @@ def test_the_alert_page_shows_the_clock_and_the_ladder(client, role_users):
     page = client.get(f"/alerts/{alert.uid}/").content.decode()
     assert "acknowledge by" in page and "240 min per rung" in page
     assert "Alpha physical security" in page and "← now" in page
+
+
+@pytest.mark.usefixtures("alpha_beta")
+def test_the_queue_shows_open_alerts_by_team_with_their_clocks(client, role_users):
+    record_alert(Detection("r6", "Camera offline or tampered", "medium", events=[camera_offline(n=4)]))
+    client.force_login(role_users["lead"])
+    page = client.get("/incidents/").content.decode()
+    assert "Alpha physical security" in page and "min left" in page and "Camera offline or tampered" in page
+    client.force_login(role_users["sensor"])
+    assert client.get("/incidents/").status_code == 403

@@ -50,6 +50,7 @@ ROUTES: dict[str, tuple[str | Cap, list[dict]]] = {
     ]),
     "ownership": (Cap.VIEW_PLANT, [{}]),
     "alerts": (Cap.VIEW_ALERTS, [{}]),
+    "incidents": (Cap.VIEW_ALERTS, [{}]),
     # the live stream is no page of its own (not in the navigation): the note keeps it out of that check
     "alert_stream": (Cap.VIEW_ALERTS, [{"note": "server-sent events of the alerts page"}]),
     "alert": (Cap.VIEW_ALERTS, [

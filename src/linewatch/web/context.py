@@ -12,6 +12,7 @@ NAV_ITEMS = (
     ("home", "Home", Cap.VIEW_SITES),
     ("alerts", "Alerts", Cap.VIEW_ALERTS),
     ("cases", "Cases", Cap.VIEW_ALERTS),
+    ("incidents", "Queue", Cap.VIEW_ALERTS),
     ("sites", "Sites", Cap.VIEW_SITES),
     ("zones", "Zones & conduits", Cap.VIEW_PLANT),
     ("assets", "Assets", Cap.VIEW_SITES),

@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from linewatch.detect import views as detect_views
+from linewatch.response import views as response_views
 from linewatch.web import views
 
 app_name = "web"
@@ -27,4 +28,5 @@ urlpatterns = [
     path("alerts/<str:uid>/", detect_views.alert_detail, name="alert"),
     path("cases/", detect_views.case_list, name="cases"),
     path("cases/<str:uid>/", detect_views.case_detail, name="case"),
+    path("incidents/", response_views.queue, name="incidents"),
 ]

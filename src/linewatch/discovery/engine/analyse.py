@@ -107,18 +107,30 @@ class Discovery:
             elif f.subject.startswith("mac:"):
                 self._fact("mac", bytes.fromhex(f.subject[4:].replace(":", "")), f, num, ts)
 
-    def _run(self, packets: Iterable, progress: Callable[[int], None] | None) -> None:  # noqa: C901 - hot loop
+    def _run(self, packets: Iterable, progress: Callable[[int], None] | None) -> None:
+        stats = self.stats
+        self._counts = [0, 0]
+        try:
+            self._loop(packets, progress)
+        finally:  # a file that fails half-way still counts what was read
+            counts = self._counts
+            stats.packets += counts[0]
+            stats.bytes += counts[1]
+
+    def _loop(self, packets: Iterable, progress: Callable[[int], None] | None) -> None:  # noqa: C901 - hot loop
         flows = self.flows
         unpack_from = struct.unpack_from
         tcp_services = TCP_SERVICES
         udp_services = UDP_SERVICES
         stats = self.stats
+        counts = self._counts
         num = 0
         nbytes = 0
         for linktype, ts, frame, offset in packets:
             num += 1
             nbytes += len(frame)
-            if progress is not None and not num & 0xFFF:
+            counts[0] = num
+            if not num & 0xFFF and progress is not None:
                 progress(offset)
             # --- link layer -> (ethertype, network-layer offset, src MAC, dst MAC)
             if linktype == 1:
@@ -263,10 +275,9 @@ class Discovery:
                                 self._dissect(fn, pdu, src_key, dst_key, num, ts, service)
                 else:
                     self._dissect(fn, payload, src_key, dst_key, num, ts, service)
+        counts[1] = nbytes
         if progress is not None:
             progress(-1)
-        stats.packets += num
-        stats.bytes += nbytes
 
     def _classify(self, rec: list, transport: int, sport: int, dport: int, payload: bytes, forward: bool,
                   tcp_services: dict, udp_services: dict) -> str | None:

@@ -176,7 +176,7 @@ def _check_checkpoints(contents: dict[str, bytes], manifest: dict, trusted: Sequ
         try:
             checkpoint = verify_checkpoint(contents[path], trusted, log_key=report.origin, witnesses=witnesses)
         except CheckpointError as exc:
-            report.fail(path, f"checkpoint {stem}", str(exc))
+            report.fail(path, "", str(exc))
             continue
         if checkpoint.origin != report.origin or checkpoint.size != int(stem):
             report.fail(path, "", f"is for {checkpoint.origin} size {checkpoint.size}, "

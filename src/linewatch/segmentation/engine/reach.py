@@ -27,6 +27,9 @@ NO_RETURN = "NO_RETURN"  # the forward flow is accepted, its reply is not
 INSUFFICIENT_INFO = "INSUFFICIENT_INFO"
 LOOP = "LOOP"
 MAX_HOPS = 32
+# Clients pick their source port from the ephemeral range (Linux net.ipv4.ip_local_port_range default); a query about
+# a service asks about such clients, or a `--sport 22` return rule would make any service "reachable" from port 22.
+EPHEMERAL = (32768, 60999)
 
 
 @dataclass(frozen=True)
@@ -273,20 +276,24 @@ class Network:
         return starts
 
     # --- questions --------------------------------------------------------------------------------
-    def headers(self, service: Service | None = None):
+    def headers(self, service: Service | None = None, client_ports: tuple[int, int] | None = EPHEMERAL):
+        """NEW packets of a service; TCP/UDP clients use `client_ports` as source ports (None: any)."""
         sp = self.space
         h = sp.valid & sp.value("c", 0)  # NEW
+        if client_ports is not None:
+            h &= ~sp.protocols((6, 17)) | sp.port_range("u", *client_ports)
         if service and service.proto is not None:
             h &= sp.value("p", service.proto)
             if service.lo is not None:
                 h &= sp.port_range("t", service.lo, service.hi)
         return h
 
-    def reach(self, src, dst, service: Service | None = None, max_flows: int = 4) -> Answer:
+    def reach(self, src, dst, service: Service | None = None, max_flows: int = 4,
+              client_ports: tuple[int, int] | None = EPHEMERAL) -> Answer:
         """All flows from src prefixes to dst prefixes for a service, by disposition, with witnesses and hops."""
         sp = self.space
         src, dst = _nets(src), _nets(dst)
-        q = self.headers(service) & sp.nets("s", src) & sp.nets("d", dst)
+        q = self.headers(service, client_ports) & sp.nets("s", src) & sp.nets("d", dst)
         run = self.propagate(self._starts(src, q))
         delivered = sp.false
         for s in run.delivered.values():
@@ -330,13 +337,14 @@ class Network:
             arrived |= s & sp.nets("d", src)
         return (delivered & sp.with_state(sp.swap(arrived), "NEW")) | local
 
-    def zone_matrix(self, zones: dict[str, list], service: Service | None = None) -> dict[str, dict[str, str]]:
+    def zone_matrix(self, zones: dict[str, list], service: Service | None = None,
+                    client_ports: tuple[int, int] | None = EPHEMERAL) -> dict[str, dict[str, str]]:
         """Disposition per (from zone, to zone): one forward and one return propagation per source zone."""
         sp = self.space
         nets = {z: _nets(p) for z, p in zones.items()}
         matrix: dict[str, dict[str, str]] = {}
         for z, src in nets.items():
-            q = self.headers(service) & sp.nets("s", src)
+            q = self.headers(service, client_ports) & sp.nets("s", src)
             run = self.propagate(self._starts(src, q))
             delivered = sp.false
             for s in run.delivered.values():

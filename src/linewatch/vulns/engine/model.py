@@ -100,6 +100,7 @@ class EpssScore(msgspec.Struct, kw_only=True):
     percentile: float
     score_date: str = ""
     model_version: str = ""
+    source: str = ""
 
 
 class VulnRecord(msgspec.Struct, kw_only=True):

@@ -114,10 +114,7 @@ def same_model(device_model: str, product_name: str, vendor: str | None = None) 
     if not dk:
         return None
     vk = vendor_key(vendor)
-    if vk and dk.startswith(vk) and len(dk) > len(vk) + 2:
-        dk_novendor = dk[len(vk):]
-    else:
-        dk_novendor = dk
+    dk_novendor = dk[len(vk):] if vk and dk.startswith(vk) and len(dk) > len(vk) + 2 else dk
     if model_key(product_name) in (dk, dk_novendor):
         return "exact"
     candidates = product_names(product_name, vendor)

@@ -415,7 +415,7 @@ def read_epss(path: Path, text: str | None = None) -> Iterator[EpssScore]:
         if not (0.0 <= epss <= 1.0 and 0.0 <= pct <= 1.0):
             raise InputError(source, f"line {n}", "epss and percentile must lie between 0 and 1")
         yield EpssScore(cve=cve, epss=epss, percentile=pct, score_date=meta.get("score_date", ""),
-                        model_version=meta.get("model_version", ""))
+                        model_version=meta.get("model_version", ""), source=source)
 
 
 # ---------------------------------------------------------------------------------------------- detection

@@ -62,7 +62,9 @@ class FeedStore:
             rec.nvd = item
         elif isinstance(item, KevEntry):
             old = rec.kev
-            if old is not None and old.catalog_version > item.catalog_version and item.catalog_version:
+            if old is not None and not item.catalog_version:  # the CSV export carries no catalogue version
+                item = msgspec.structs.replace(item, catalog_version=old.catalog_version)
+            if old is not None and old.catalog_version > item.catalog_version:
                 return outcome or "unchanged"
             rec.kev = item
         elif isinstance(item, CsafFinding):
@@ -124,5 +126,7 @@ class FeedStore:
         return store
 
 
-def _same(a: object, b: object) -> bool:
-    return msgspec.json.encode(a) == msgspec.json.encode(b)
+def _same(a: msgspec.Struct, b: msgspec.Struct) -> bool:
+    """Equal apart from the file they came from."""
+    return msgspec.json.encode(msgspec.structs.replace(a, source="")) == \
+        msgspec.json.encode(msgspec.structs.replace(b, source=""))
