@@ -15,6 +15,8 @@ def _register() -> None:
     from linewatch.detect.cli import alerts_app, rules_app
     from linewatch.events.cli import ingest, listen_app, sources_command
     from linewatch.events.worker_cli import worker
+    from linewatch.evidence.cli import evidence_app
+    from linewatch.vulns.cli import feeds_app, vulns_match
 
     app.add_typer(site_app, name="site")
     app.add_typer(user_app, name="user")
@@ -29,6 +31,9 @@ def _register() -> None:
     app.add_typer(rules_app, name="rules")
     app.add_typer(alerts_app, name="alerts")
     app.command("worker")(worker)
+    app.add_typer(feeds_app, name="feeds")
+    app.command("vulns")(vulns_match)
+    app.add_typer(evidence_app, name="evidence")
 
 
 _register()

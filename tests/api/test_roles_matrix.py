@@ -113,7 +113,7 @@ def request_for(client, method: str, path: str, site: str, token: str):
            .replace("{case_uid}", CASE_UIDS[site]))
     headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
     if method == "POST" and "/alerts/" in path:
-        body = {"acknowledge": {"note": "on it"}, "assign": {"to": "team:alpha-sec"},
+        body = {"acknowledge": {"note": "on it"}, "assign": {"to": "team:alpha-it"},
                 "close": {"reason": "matrix test"}, "comment": {"text": "seen"}}[path.rsplit("/", 1)[1]]
         return client.post(url, body, content_type="application/json", **headers)
     if path.endswith("/consequence"):

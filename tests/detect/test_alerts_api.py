@@ -76,7 +76,9 @@ def test_the_detail_is_the_detection_finding_with_owner_consequence_and_case(cli
     assert finding["finding_info"]["attacks"] == [{"technique": {"uid": "T0843"}}]
     assert finding["unmapped"]["consequence"]["lines"][0]["line"] == "Line 1 filling"
     assert finding["unmapped"]["owner"]["accountable"][0]["slug"] == "alpha-ot"
-    assert body["notes"] == [] and body["event_uids"] == plc.event_uids
+    # The only handoff so far is the routing to the owner team.
+    assert [(n["via"], n["action"]) for n in body["notes"]] == [("routing", "assign")]
+    assert body["event_uids"] == plc.event_uids
 
 
 def test_guards_see_camera_alerts_of_their_site_without_plant_figures(client, role_users, alerts):
@@ -99,7 +101,7 @@ def test_other_sites_alerts_are_404_and_readers_may_not_handle(client, role_user
                 ).status_code == 403
     assert call(client, role_users, "analyst", "GET", "/api/v1/alerts/nope").status_code == 404
     assert Alert.objects.get(pk=wms).status == AlertStatus.NEW
-    assert not AlertNote.objects.exists()
+    assert not AlertNote.objects.exclude(via="routing").exists()  # nobody handled anything
 
 
 def test_acknowledge_assign_close_change_the_status_and_write_the_handoff_log(client, role_users, alerts):
@@ -128,15 +130,15 @@ def test_acknowledge_assign_close_change_the_status_and_write_the_handoff_log(cl
     assert call(client, role_users, "lead", "POST", f"{base}/assign", {"to": "lead"}).status_code == 409
 
     log = [(n["author"], n["action"], n["from_status"], n["to_status"], n["from_assignee"], n["to_assignee"],
-            n["text"]) for n in closed.json()["notes"]]
-    assert log == [
-        ("engineer", "acknowledge", "new", "acknowledged", "", "user:engineer", "looking at the PLC"),
+            n["text"]) for n in closed.json()["notes"] if n["via"] != "routing"]
+    assert log == [  # the engineer takes it over from the team it was routed to
+        ("engineer", "acknowledge", "new", "acknowledged", "team:alpha-ot", "user:engineer", "looking at the PLC"),
         ("engineer", "assign", "acknowledged", "acknowledged", "user:engineer", "user:lead", "your shift"),
         ("lead", "assign", "acknowledged", "acknowledged", "user:lead", "team:alpha-ot", ""),
         ("analyst", "comment", "acknowledged", "acknowledged", "team:alpha-ot", "team:alpha-ot", "vendor confirmed"),
         ("lead", "close", "acknowledged", "closed", "team:alpha-ot", "team:alpha-ot", "authorised work order wo-100"),
     ]
-    assert {n["via"] for n in closed.json()["notes"]} == {"api token"}
+    assert {n["via"] for n in closed.json()["notes"]} == {"routing", "api token"}
 
     reopened = call(client, role_users, "analyst", "POST", f"{base}/acknowledge", {"note": "it happened again"})
     assert reopened.json()["status"] == "acknowledged"

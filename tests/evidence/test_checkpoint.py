@@ -25,7 +25,8 @@ GO_SKEY = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iU
 GO_VKEY = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"
 GO_TEXT = b"If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n"
 GO_NOTE = GO_TEXT + (
-    "\n\u2014 PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n"
+    "\n\u2014 PeterNeumann "
+    "x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n"
 ).encode()
 
 ORIGIN = "linewatch.example/plant-alpha"
@@ -110,7 +111,7 @@ def test_unknown_signers_are_ignored_but_a_trusted_one_is_still_required(plant):
     "no blank line\n\u2014 k AAAA\n".encode(),
     b"text\n\n",
     "text\n\n\u2014 k !!!!\n".encode(),
-    "text\n\n- k AAAAAAAAAAAAAAAAAAAA\n".encode(),
+    b"text\n\n- k AAAAAAAAAAAAAAAAAAAA\n",
     "text\n\n\u2014 k AAAAAAAAAAAAAAAAAAAA".encode(),
 ])
 def test_malformed_notes_are_rejected(note):
@@ -127,3 +128,22 @@ def test_malformed_notes_are_rejected(note):
 def test_malformed_verifier_keys_are_rejected(vkey):
     with pytest.raises(CheckpointError):
         Verifier.from_vkey(vkey)
+
+
+def test_witness_cosigns_only_a_tree_that_extends_the_one_it_witnessed_before(plant, hq):
+    from linewatch.evidence.engine.merkle import MerkleTree
+
+    tree = MerkleTree()
+    for i in range(9):
+        tree.append(b"record %d" % i)
+    before = Checkpoint(ORIGIN, 5, tree.root(5))
+    after = sign_checkpoint(Checkpoint(ORIGIN, 9, tree.root(9)), plant)
+    cosigned = cosign_checkpoint(after, hq, plant.verifier, previous=before, proof=tree.consistency_proof(5, 9))
+    assert verify_checkpoint(cosigned, [plant.verifier, hq.verifier], witnesses=[hq.name]).size == 9
+
+    forked = MerkleTree()
+    for i in range(9):
+        forked.append(b"rewritten %d" % i)
+    fork = sign_checkpoint(Checkpoint(ORIGIN, 9, forked.root(9)), plant)
+    with pytest.raises(CheckpointError, match="does not extend the witnessed checkpoint 5"):
+        cosign_checkpoint(fork, hq, plant.verifier, previous=before, proof=forked.consistency_proof(5, 9))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
 
 from linewatch.errors import InputError
 from linewatch.evidence.engine.canonical import canonicalize
-from linewatch.evidence.engine.checkpoint import Checkpoint, Signer, verify_checkpoint
+from linewatch.evidence.engine.checkpoint import Checkpoint, Signer, sign_checkpoint, verify_checkpoint
 from linewatch.evidence.engine.ledger import Ledger
 from linewatch.evidence.engine.merkle import leaf_hash, verify_consistency, verify_inclusion
 from tests.evidence.test_merkle import ref_mth, ref_path, ref_subproof
@@ -91,7 +92,7 @@ def test_an_edit_that_also_rewrites_the_leaf_hash_breaks_the_signed_checkpoint(l
     rows = lines(ledger)
     entry = json.loads(rows[5])
     entry["record"]["guard"] = "g-99"
-    entry["leaf_hash"] = __import__("base64").b64encode(leaf_hash(canonicalize(entry["record"]))).decode()
+    entry["leaf_hash"] = base64.b64encode(leaf_hash(canonicalize(entry["record"]))).decode()
     rows[5] = canonicalize(entry).decode()
     write_lines(ledger, rows)
     with pytest.raises(InputError, match="records 4..7.*no longer match this signed checkpoint") as caught:
@@ -125,8 +126,6 @@ def test_reordered_records_are_caught(ledger):
 def test_a_checkpoint_signed_by_another_key_is_caught(ledger):
     impostor = Signer.generate(ORIGIN)
     forged = Checkpoint(ORIGIN, 4, ledger.root(4))
-    from linewatch.evidence.engine.checkpoint import sign_checkpoint
-
     (ledger.folder / "checkpoints" / "4.note").write_bytes(sign_checkpoint(forged, impostor))
     with pytest.raises(InputError, match="no valid signature by trusted key"):
         Ledger.open(ledger.folder)
@@ -141,4 +140,26 @@ def test_a_ledger_opened_without_its_key_is_read_only(ledger):
 def test_records_json_cannot_represent_are_refused_before_writing(ledger):
     with pytest.raises(InputError, match="canonical JSON"):
         ledger.append({"reading": float("nan")})
+    with pytest.raises(InputError, match="record:11: not representable"):
+        ledger.extend([{"reading": 1.5}, {"reading": 2**60}])
+    assert ledger.size == 10
     assert Ledger.open(ledger.folder).size == 10
+
+
+def test_every_line_on_disk_is_itself_canonical_json(ledger):
+    from linewatch.evidence.engine.canonical import is_canonical
+
+    assert all(is_canonical(row.encode()) for row in lines(ledger))
+
+
+def test_a_cosigned_copy_returned_by_headquarters_is_stored(ledger, plant):
+    from linewatch.evidence.engine.checkpoint import cosign_checkpoint
+
+    hq = Signer.generate("linewatch.example/hq")
+    previous = Checkpoint(ORIGIN, 4, ledger.root(4))
+    cosigned = cosign_checkpoint(ledger.note(8), hq, plant.verifier, previous, ledger.consistency_proof(4, 8))
+    ledger.add_note(cosigned, [hq.verifier])
+    verify_checkpoint(Ledger.open(ledger.folder).note(8), [plant.verifier, hq.verifier], witnesses=[hq.name])
+    foreign = sign_checkpoint(Checkpoint(ORIGIN, 8, bytes(32)), plant)
+    with pytest.raises(InputError, match="not a checkpoint of this ledger"):
+        ledger.add_note(foreign)

@@ -131,8 +131,9 @@ print(json.dumps(out))
 """
 
 # what the kernel shows a client for each analyzer verdict
-REJECT_OUTCOME = {"tcp-reset": "REFUSED", "icmp-port-unreachable": "REFUSED", "icmp-host-prohibited": "ERR:EHOSTUNREACH",
-                  "icmp-host-unreachable": "ERR:EHOSTUNREACH", "icmp-admin-prohibited": "ERR:EHOSTUNREACH",
+REJECT_OUTCOME = {"tcp-reset": "REFUSED", "icmp-port-unreachable": "REFUSED",
+                  "icmp-host-prohibited": "ERR:EHOSTUNREACH", "icmp-host-unreachable": "ERR:EHOSTUNREACH",
+                  "icmp-admin-prohibited": "ERR:EHOSTUNREACH",
                   "icmp-net-unreachable": "ERR:ENETUNREACH", "icmp-net-prohibited": "ERR:ENETUNREACH"}
 
 

@@ -7,12 +7,11 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from linewatch.vulns.cli import feeds_import, vulns_match
+from linewatch.vulns.cli import feeds_app, vulns_match
 
+# Wired as linewatch.cli will wire it.
 app = typer.Typer()
-feeds = typer.Typer()
-feeds.command("import")(feeds_import)
-app.add_typer(feeds, name="feeds")
+app.add_typer(feeds_app, name="feeds")
 app.command("vulns")(vulns_match)
 
 FEEDS = ("nvd_CVE-2021-36260_synthetic.json", "kev_small.json", "kev_small.csv", "csaf_small.json", "epss_small.csv")

@@ -130,3 +130,54 @@ def test_corpus_demo_camera_is_known_exploited_via_kev_alone(corpus_store):
     # Without the NVD record the corpus still has the KEV entry: vendor-level evidence only.
     m = by_cve(match(DEMO_CAMERA, corpus_store, Confidence.POSSIBLE))["CVE-2021-36260"]
     assert m.confidence == Confidence.POSSIBLE and m.evidence[0].feed == "kev"
+
+
+def _store_of(*records):
+    s = FeedStore()
+    for r in records:
+        s.add(r)
+    return s
+
+
+def test_exact_structured_range_excluding_the_firmware_outweighs_an_unbounded_cpe():
+    from linewatch.vulns.engine.model import ConfigNode, Configuration, CpeMatch, CsafFinding, CsafProduct, NvdRecord
+
+    nvd = NvdRecord(cve="CVE-2099-0002", configurations=[Configuration(nodes=[ConfigNode(cpe_match=[
+        CpeMatch(criteria="cpe:2.3:o:rockwellautomation:1756-l85e_firmware:*:*:*:*:*:*:*:*")])])])
+    csaf = CsafFinding(advisory="LW-TEST-2", cve="CVE-2099-0002", products=[
+        CsafProduct(product_id="A", vendor="Rockwell Automation", product_name="1756-L85E", version_range="< 33.011")])
+    s = _store_of(nvd, csaf)
+    unbounded_only = by_cve(match(Device("Allen-Bradley", "1756-L85E", "33.011"), _store_of(nvd)))
+    assert unbounded_only["CVE-2099-0002"].confidence == Confidence.PROBABLE
+    m = by_cve(match(Device("Allen-Bradley", "1756-L85E", "33.011"), s))["CVE-2099-0002"]
+    assert m.confidence == Confidence.POSSIBLE and "excludes the firmware" in m.notes[0]
+    assert by_cve(match(Device("Allen-Bradley", "1756-L85E", "32.011"), s))["CVE-2099-0002"].confidence \
+        == Confidence.CONFIRMED
+
+
+def test_negated_and_or_configuration_nodes():
+    from linewatch.vulns.engine.model import ConfigNode, Configuration, CpeMatch, NvdRecord
+
+    fw = CpeMatch(criteria="cpe:2.3:o:axis:a1001_firmware:*:*:*:*:*:*:*:*", version_end_excluding="2.0")
+    other_hw = CpeMatch(criteria="cpe:2.3:h:axis:p1455-le:-:*:*:*:*:*:*:*", vulnerable=False)
+    and_other = NvdRecord(cve="CVE-2099-0003", configurations=[Configuration(operator="AND", nodes=[
+        ConfigNode(cpe_match=[fw]), ConfigNode(cpe_match=[other_hw])])])
+    or_other = NvdRecord(cve="CVE-2099-0004", configurations=[Configuration(operator="OR", nodes=[
+        ConfigNode(cpe_match=[fw]), ConfigNode(cpe_match=[other_hw])])])
+    not_other = NvdRecord(cve="CVE-2099-0005", configurations=[Configuration(operator="AND", nodes=[
+        ConfigNode(cpe_match=[fw]), ConfigNode(cpe_match=[other_hw], negate=True)])])
+    found = by_cve(match(Device("Axis", "A1001", "1.9"), _store_of(and_other, or_other, not_other)))
+    assert "CVE-2099-0003" not in found  # runs on other hardware only
+    assert found["CVE-2099-0004"].confidence == Confidence.CONFIRMED
+    assert found["CVE-2099-0005"].confidence == Confidence.CONFIRMED
+
+
+def test_packaged_demo_feeds_make_the_demo_camera_a_confirmed_kev_finding():
+    from linewatch.vulns import demo_feeds
+
+    s = FeedStore()
+    for path in demo_feeds():
+        kind, recs = read_feed(path)
+        s.add_all(recs, kind)
+    m = by_cve(match(DEMO_CAMERA, s))["CVE-2021-36260"]
+    assert m.confidence == Confidence.CONFIRMED and s.get("CVE-2021-36260").in_kev

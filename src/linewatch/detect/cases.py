@@ -189,7 +189,8 @@ def _set_status(alert: Alert, status: str) -> None:
 
 
 def acknowledge(alert: Alert, user, note: str = "", via: str = "web") -> Alert:
-    """Someone is on it. An unassigned alert becomes theirs; a closed one is reopened."""
+    """Someone is on it. An alert no person holds (unassigned, or routed to a team) becomes theirs;
+    a closed one is reopened."""
     with transaction.atomic():
         alert = _locked(alert)
         if alert.status == AlertStatus.ACKNOWLEDGED:
@@ -197,9 +198,9 @@ def acknowledge(alert: Alert, user, note: str = "", via: str = "web") -> Alert:
         before = (alert.status, assignee_label(alert))
         action = AlertAction.REOPEN if alert.status == AlertStatus.CLOSED else AlertAction.ACKNOWLEDGE
         _set_status(alert, AlertStatus.ACKNOWLEDGED)
-        if alert.assignee_id is None and alert.assigned_team_id is None:
-            alert.assignee = user
-        alert.save(update_fields=["status", "status_changed", "assignee"])
+        if alert.assignee_id is None and user is not None and getattr(user, "pk", None):
+            alert.assignee, alert.assigned_team = user, None  # one holder: the person who took it
+        alert.save(update_fields=["status", "status_changed", "assignee", "assigned_team"])
         _log(alert, user, action, via=via, before=before, text=note)
         if alert.case_id:
             update_case_status(alert.case_id)

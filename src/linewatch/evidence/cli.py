@@ -22,14 +22,18 @@ def _load_keys(keys: list[str]) -> list:
     verifiers = []
     for given in keys:
         path = Path(given)
-        lines = path.read_text().splitlines() if path.is_file() else [given]
-        source = str(path) if path.is_file() else "--key"
+        try:
+            is_file = path.is_file()
+        except OSError:  # a vkey string too long to be a file name
+            is_file = False
+        lines = path.read_text().splitlines() if is_file else [given]
+        source = str(path) if is_file else "--key"
         for number, line in enumerate(lines, 1):
             if line.strip() and not line.lstrip().startswith("#"):
                 try:
                     verifiers.append(Verifier.from_vkey(line))
                 except CheckpointError as exc:
-                    raise InputError(source, f"line {number}" if path.is_file() else given, str(exc)) from None
+                    raise InputError(source, f"line {number}" if is_file else given, str(exc)) from None
     return verifiers
 
 

@@ -18,6 +18,9 @@ JSON = typer.Option(False, "--json", help="Print one JSON document on stdout.")
 STORE = typer.Option(None, "--store", help="Feed store folder (default: <data folder>/vulns).")
 FEED_SUFFIXES = (".json", ".csv", ".gz")
 
+# `linewatch feeds ...`; `feeds_import` is registered on it at the end of this module.
+feeds_app = typer.Typer(help="Offline vulnerability feeds (NVD, KEV, CSAF, EPSS).", no_args_is_help=True)
+
 
 def _store_dir(store: Path | None) -> Path:
     if store is not None:
@@ -158,3 +161,6 @@ def vulns_match(
         out.print(table)
 
     emit(as_json, document, human)
+
+
+feeds_app.command("import")(feeds_import)

@@ -8,11 +8,12 @@ the number of flows and devices, not with the number of packets.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import re
 import socket
 import struct
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from linewatch.discovery.engine import dissectors as d
 from linewatch.discovery.engine.kinds import guess_kind
 from linewatch.discovery.engine.model import Device, Observation, Talker
 from linewatch.discovery.engine.oui import lookup as oui_lookup
-from linewatch.discovery.engine.reader import read_packets
+from linewatch.discovery.engine.reader import read_batches
 from linewatch.errors import InputError
 
 # (transport, port) -> service name. Names follow the vocabulary of truth_tshark.json.
@@ -45,7 +46,7 @@ HTTP_STARTS = frozenset({b"HTTP", b"RTSP", b"GET ", b"POST", b"HEAD", b"PUT ", b
 CLEARTEXT_MANAGEMENT = {"telnet": "Telnet", "ftp": "FTP", "http": "HTTP without TLS"}
 
 # Flow record fields (a list, for speed).
-PKTS, BYTES, FIRST, LAST, SERVICE, SIDE, SYN, MAC_A, MAC_B, DISSECT, EXTRA = range(11)
+PKTS, BYTES, FIRST, LAST, SERVICE, SIDE, SYN, MAC_A, MAC_B, DISSECT, EXTRA, KEY = range(12)
 
 
 @dataclass
@@ -61,7 +62,8 @@ class Discovery:
     """Accumulates one or more capture files into devices and talkers."""
 
     def __init__(self) -> None:
-        self.flows: dict[tuple, list] = {}
+        # IP protocol -> {src + dst + sport + dport (as first seen): flow record}
+        self.tables: dict[int, dict[bytes, list]] = {}
         self.l2: dict[bytes, set[str]] = {}  # MAC -> layer-2 protocols it sent
         self.arp: dict[bytes, dict[bytes, int]] = {}  # sender IP -> {MAC: count}
         self.facts: dict[tuple[str, bytes], dict[tuple[str, str], Observation]] = {}
@@ -79,8 +81,10 @@ class Discovery:
         self.file = name or str(path)
         self._devices = None
         self.stats.files += 1
+        with contextlib.suppress(OSError):  # read_batches reports an unreadable file
+            self.stats.bytes += Path(path).stat().st_size
         try:
-            self._run(read_packets(path, self.file), progress)
+            self._run(read_batches(path, self.file), progress)
         except InputError as exc:
             self.errors.append(exc)
             return False
@@ -109,180 +113,234 @@ class Discovery:
 
     def _run(self, packets: Iterable, progress: Callable[[int], None] | None) -> None:
         stats = self.stats
-        self._counts = [0, 0]
+        self._counts = [0]
         try:
             self._loop(packets, progress)
         finally:  # a file that fails half-way still counts what was read
             counts = self._counts
             stats.packets += counts[0]
-            stats.bytes += counts[1]
 
-    def _loop(self, packets: Iterable, progress: Callable[[int], None] | None) -> None:  # noqa: C901 - hot loop
-        flows = self.flows
-        unpack_from = struct.unpack_from
-        tcp_services = TCP_SERVICES
-        udp_services = UDP_SERVICES
-        stats = self.stats
+    def _loop(self, batches: Iterable, progress: Callable[[int], None] | None) -> None:  # noqa: C901 - hot loop
+        tables = self.tables
+        tcp = tables.setdefault(6, {})
+        udp = tables.setdefault(17, {})
+        tcp_get = tcp.get
+        udp_get = udp.get
+        decode = self._decode
+        classify = self._classify
+        on_payload = self._payload
         counts = self._counts
         num = 0
-        nbytes = 0
-        for linktype, ts, frame, offset in packets:
-            num += 1
-            nbytes += len(frame)
+        for batch in batches:
+            if progress is not None and batch:
+                progress(batch[-1][3])
+            for linktype, ts, frame, _offset in batch:
+                num += 1
+                flen = len(frame)
+                # Fast path: Ethernet, IPv4 without options, TCP or UDP, not a later fragment.
+                if (linktype == 1 and frame[12] == 8 and frame[13] == 0 and frame[14] == 0x45
+                        and not (frame[20] & 0x1F or frame[21]) and flen >= 42 and frame[23] in (6, 17)):
+                    proto = frame[23]
+                    if proto == 6:
+                        if flen < 54:
+                            continue
+                        table, get = tcp, tcp_get
+                        flags = frame[47]
+                        pstart = 34 + (frame[46] >> 4) * 4
+                    else:
+                        table, get = udp, udp_get
+                        flags = 0
+                        pstart = 42
+                    key = frame[26:38]
+                    end = 14 + ((frame[16] << 8) | frame[17])
+                else:
+                    r = decode(linktype, ts, frame, num)
+                    if r is None:
+                        continue
+                    proto, key, flags, pstart, end = r
+                    table = tables.setdefault(proto, {})
+                    get = table.get
+                entry = get(key)
+                if entry is None:
+                    # each flow is filed under both directions' keys, so a reply costs one lookup too
+                    half = (len(key) - 4) >> 1
+                    rkey = key[half:2 * half] + key[:half] + key[-2:] + key[-4:-2]
+                    rec = [0, 0, ts, ts, None, None, None, self._smac(linktype, frame), None, None, None, key]
+                    table[key] = (rec, True)
+                    if rkey != key:
+                        table[rkey] = (rec, False)
+                    forward = True
+                else:
+                    rec, forward = entry
+                rec[PKTS] += 1
+                rec[BYTES] += flen
+                rec[LAST] = ts
+                if not forward and rec[MAC_B] is None:
+                    rec[MAC_B] = self._smac(linktype, frame)
+                if flags & 0x12 == 0x02:  # SYN without ACK: the sender is the client
+                    rec[SYN] = forward
+                if rec[DISSECT] is None and rec[SERVICE] is not None:
+                    continue  # the flow is named and carries no identity: nothing more to do (most packets)
+                if end <= pstart:
+                    continue
+                payload = frame[pstart:end]
+                key = rec[KEY]
+                if rec[SERVICE] is None and classify(rec, proto, key, payload, forward) is None:
+                    continue
+                if rec[DISSECT] is not None:
+                    # cheap gates for the chatty ICS flows: only identity messages reach a dissector
+                    svc = rec[SERVICE]
+                    if svc == "modbus":
+                        if len(payload) < 9 or payload[7] != 0x2B:
+                            continue
+                    elif svc == "s7comm":
+                        if rec[EXTRA] is not None and (len(payload) < 9 or payload[8] != 7):
+                            continue
+                    elif svc == "enip":
+                        if payload[0] != 0x63 and (rec[EXTRA] is not None or proto != 6):
+                            continue
+                    elif svc == "tls" and (payload[0] != 0x16 or rec[PKTS] > 16):
+                        continue
+                    on_payload(rec, proto, key, forward, payload, linktype, frame, num, ts)
             counts[0] = num
-            if not num & 0xFFF and progress is not None:
-                progress(offset)
-            # --- link layer -> (ethertype, network-layer offset, src MAC, dst MAC)
-            if linktype == 1:
-                if len(frame) < 14:
-                    continue
-                etype = (frame[12] << 8) | frame[13]
-                i = 14
-                while etype in (0x8100, 0x88A8) and len(frame) >= i + 4:
-                    etype = (frame[i + 2] << 8) | frame[i + 3]
-                    i += 4
-                smac = frame[6:12]
-                dmac = frame[0:6]
-            elif linktype == 113:
-                if len(frame) < 16:
-                    continue
-                etype = (frame[14] << 8) | frame[15]
-                i = 16
-                smac = frame[6:12] if frame[4:6] == b"\x00\x06" else b""
-                dmac = b""
-            elif linktype == 276:
-                if len(frame) < 20:
-                    continue
-                etype = (frame[0] << 8) | frame[1]
-                i = 20
-                smac = frame[12:18] if frame[11] == 6 else b""
-                dmac = b""
-            elif linktype == 0 or linktype == 108:
-                if len(frame) < 4:
-                    continue
-                fam = frame[0] if linktype == 0 and frame[0] else frame[3]
-                etype = 0x0800 if fam == 2 else 0x86DD
-                i = 4
-                smac = dmac = b""
-            elif linktype in (101, 12, 14, 228, 229):
-                etype = 0x86DD if frame and frame[0] >> 4 == 6 else 0x0800
-                i = 0
-                smac = dmac = b""
-            else:
-                stats.non_ip += 1
-                continue
-            # --- network layer
-            if etype == 0x0800:
-                if len(frame) < i + 20:
-                    continue
-                vihl = frame[i]
-                ihl = (vihl & 0x0F) * 4
-                proto = frame[i + 9]
-                src = frame[i + 12:i + 16]
-                dst = frame[i + 16:i + 20]
-                frag = ((frame[i + 6] & 0x1F) << 8) | frame[i + 7]
-                (tot,) = unpack_from(">H", frame, i + 2)
-                end = i + tot if tot else len(frame)
-                i += ihl
-                if frag:
-                    proto = -1  # a later fragment has no transport header
-            elif etype == 0x86DD:
-                if len(frame) < i + 40:
-                    continue
-                proto = frame[i + 6]
-                src = frame[i + 8:i + 24]
-                dst = frame[i + 24:i + 40]
-                (plen,) = unpack_from(">H", frame, i + 4)
-                end = i + 40 + plen
-                i += 40
-                while proto in (0, 43, 60) and len(frame) >= i + 2:  # hop-by-hop, routing, destination options
-                    proto = frame[i]
-                    i += (frame[i + 1] + 1) * 8
-            else:
-                self._layer2(etype, frame, i, smac, dmac, num, ts)
-                continue
-            # --- transport layer
-            if proto == 6 and len(frame) >= i + 20:
-                sport, dport = unpack_from(">HH", frame, i)
-                flags = frame[i + 13]
-                i += (frame[i + 12] >> 4) * 4
-                payload = frame[i:end]
-                transport = 6
-            elif proto == 17 and len(frame) >= i + 8:
-                sport, dport = unpack_from(">HH", frame, i)
-                payload = frame[i + 8:end]
-                flags = 0
-                transport = 17
-            else:
-                sport = dport = flags = 0
-                payload = b""
-                transport = proto
-            key = (src, dst, transport, sport, dport)
-            rec = flows.get(key)
-            forward = True
-            if rec is None:
-                rec = flows.get((dst, src, transport, dport, sport))
-                if rec is None:
-                    rec = [0, 0, ts, ts, None, None, None, smac, None, None, None]
-                    flows[key] = rec
-                else:
-                    forward = False
-            rec[PKTS] += 1
-            rec[BYTES] += len(frame)
-            rec[LAST] = ts
-            if not forward and rec[MAC_B] is None:
-                rec[MAC_B] = smac
-            if flags & 0x12 == 0x02:  # SYN without ACK: the sender is the client
-                rec[SYN] = forward
-            if not payload:
-                continue
-            service = rec[SERVICE]
-            if service is None:
-                service = self._classify(rec, transport, sport, dport, payload, forward, tcp_services,
-                                         udp_services)
-                if service is None:
-                    continue
-            fn = rec[DISSECT]
-            if fn is not None:
-                src_key = ("ip", src)
-                dst_key = ("ip", dst)
-                if service == "snmp":
-                    self._snmp(payload, src, dst, sport, dport, num, ts)
-                elif service == "dhcp":
-                    self._dissect(fn, payload, ("mac", smac), ("mac", dmac), num, ts, service)
-                elif service == "enip":
-                    if rec[EXTRA] is None and transport == 6 and d.enip_cip_present(payload):
-                        rec[EXTRA] = "cip"
-                    if payload[0] == 0x63:
-                        self._dissect(fn, payload, src_key, dst_key, num, ts, service)
-                elif service == "modbus":
-                    if len(payload) > 8 and payload[7] == 0x2B:
-                        self._dissect(fn, payload, src_key, dst_key, num, ts, service)
-                elif service == "dnp3":
-                    if rec[PKTS] < 16:
-                        self._dissect(fn, payload, src_key, dst_key, num, ts, service)
-                elif service in ("http", "rtsp"):
-                    if payload[:4] in HTTP_STARTS:
-                        self._dissect(fn, payload, src_key, dst_key, num, ts, service)
-                elif service == "s7comm":
-                    pdu = d.s7_pdu(payload)
-                    if pdu:
-                        if pdu[0] == 0x72:
-                            rec[SERVICE] = "s7comm-plus"
-                        elif pdu[0] == 0x32:
-                            rec[EXTRA] = "s7comm"
-                            if pdu[1] == 7:
-                                self._dissect(fn, pdu, src_key, dst_key, num, ts, service)
-                else:
-                    self._dissect(fn, payload, src_key, dst_key, num, ts, service)
-        counts[1] = nbytes
+        counts[0] = num
         if progress is not None:
             progress(-1)
 
-    def _classify(self, rec: list, transport: int, sport: int, dport: int, payload: bytes, forward: bool,
-                  tcp_services: dict, udp_services: dict) -> str | None:
+    @staticmethod
+    def _smac(linktype: int, frame: bytes) -> bytes:
+        if linktype == 1:
+            return frame[6:12]
+        if linktype == 113 and frame[4:6] == b"\x00\x06":
+            return frame[6:12]
+        if linktype == 276 and frame[11] == 6:
+            return frame[12:18]
+        return b""
+
+    def _decode(self, linktype: int, ts: float, frame: bytes, num: int) -> tuple | None:  # noqa: C901
+        """The general path: any link type, VLAN tags, IPv6, IP options, non-TCP/UDP, layer 2.
+
+        Returns (IP protocol, flow key, TCP flags, payload start, payload end), or None without an IP flow."""
+        unpack_from = struct.unpack_from
+        smac = dmac = b""
+        if linktype == 1:
+            if len(frame) < 14:
+                return None
+            etype = (frame[12] << 8) | frame[13]
+            i = 14
+            while etype in (0x8100, 0x88A8) and len(frame) >= i + 4:
+                etype = (frame[i + 2] << 8) | frame[i + 3]
+                i += 4
+            smac = frame[6:12]
+            dmac = frame[0:6]
+        elif linktype == 113:
+            if len(frame) < 16:
+                return None
+            etype = (frame[14] << 8) | frame[15]
+            i = 16
+            smac = self._smac(linktype, frame)
+        elif linktype == 276:
+            if len(frame) < 20:
+                return None
+            etype = (frame[0] << 8) | frame[1]
+            i = 20
+            smac = self._smac(linktype, frame)
+        elif linktype in (0, 108):
+            if len(frame) < 4:
+                return None
+            fam = frame[0] if linktype == 0 and frame[0] else frame[3]
+            etype = 0x0800 if fam == 2 else 0x86DD
+            i = 4
+        elif linktype in (101, 12, 14, 228, 229):
+            etype = 0x86DD if frame and frame[0] >> 4 == 6 else 0x0800
+            i = 0
+        else:
+            self.stats.non_ip += 1
+            return None
+        if etype == 0x0800:
+            if len(frame) < i + 20:
+                return None
+            ihl = (frame[i] & 0x0F) * 4
+            proto = frame[i + 9]
+            src = frame[i + 12:i + 16]
+            dst = frame[i + 16:i + 20]
+            frag = ((frame[i + 6] & 0x1F) << 8) | frame[i + 7]
+            (tot,) = unpack_from(">H", frame, i + 2)
+            end = i + tot if tot else len(frame)
+            i += ihl
+            if frag:
+                return proto, src + dst + b"\0\0\0\0", 0, 0, 0  # a later fragment: no transport header
+        elif etype == 0x86DD:
+            if len(frame) < i + 40:
+                return None
+            proto = frame[i + 6]
+            src = frame[i + 8:i + 24]
+            dst = frame[i + 24:i + 40]
+            (plen,) = unpack_from(">H", frame, i + 4)
+            end = i + 40 + plen
+            i += 40
+            while proto in (0, 43, 60) and len(frame) >= i + 2:  # hop-by-hop, routing, destination options
+                proto = frame[i]
+                i += (frame[i + 1] + 1) * 8
+        else:
+            self._layer2(etype, frame, i, smac, dmac, num, ts)
+            return None
+        if proto == 6 and len(frame) >= i + 20:
+            return 6, src + dst + frame[i:i + 4], frame[i + 13], i + (frame[i + 12] >> 4) * 4, end
+        if proto == 17 and len(frame) >= i + 8:
+            return 17, src + dst + frame[i:i + 4], 0, i + 8, end
+        return proto, src + dst + b"\0\0\0\0", 0, 0, 0
+
+    def _payload(self, rec: list, proto: int, key: bytes, forward: bool, payload: bytes, linktype: int,
+                 frame: bytes, num: int, ts: float) -> None:
+        """Hand an identity-bearing flow's payload to its dissector."""
+        half = (len(key) - 4) >> 1
+        a, b = key[:half], key[half:2 * half]
+        src, dst = (a, b) if forward else (b, a)
+        service = rec[SERVICE]
+        fn = rec[DISSECT]
+        src_key = ("ip", src)
+        dst_key = ("ip", dst)
+        if service == "snmp":
+            sport = struct.unpack_from(">H", key, 2 * half if forward else 2 * half + 2)[0]
+            self._snmp(payload, src, dst, sport, num, ts)
+        elif service == "dhcp":
+            smac = self._smac(linktype, frame)
+            dmac = frame[0:6] if linktype == 1 else b""
+            self._dissect(fn, payload, ("mac", smac), ("mac", dmac), num, ts, service)
+        elif service == "enip":
+            if rec[EXTRA] is None and proto == 6 and d.enip_cip_present(payload):
+                rec[EXTRA] = "cip"
+            if payload[0] == 0x63:
+                self._dissect(fn, payload, src_key, dst_key, num, ts, service)
+        elif service == "modbus":
+            if len(payload) > 8 and payload[7] == 0x2B:
+                self._dissect(fn, payload, src_key, dst_key, num, ts, service)
+        elif service == "dnp3":
+            if rec[PKTS] < 16:
+                self._dissect(fn, payload, src_key, dst_key, num, ts, service)
+        elif service in ("http", "rtsp"):
+            if payload[:4] in HTTP_STARTS:
+                self._dissect(fn, payload, src_key, dst_key, num, ts, service)
+        elif service == "s7comm":
+            pdu = d.s7_pdu(payload)
+            if pdu:
+                if pdu[0] == 0x72:
+                    rec[SERVICE] = "s7comm-plus"
+                    rec[DISSECT] = None
+                elif pdu[0] == 0x32:
+                    rec[EXTRA] = "s7comm"
+                    if pdu[1] == 7:
+                        self._dissect(fn, pdu, src_key, dst_key, num, ts, service)
+        else:
+            self._dissect(fn, payload, src_key, dst_key, num, ts, service)
+
+    def _classify(self, rec: list, transport: int, key: bytes, payload: bytes, forward: bool) -> str | None:
         """Name a flow's service from its ports (server side = the well-known port) or payload."""
-        table = tcp_services if transport == 6 else udp_services if transport == 17 else {}
+        sport, dport = struct.unpack_from(">HH", key, len(key) - 4)
+        if not forward:
+            sport, dport = dport, sport
+        table = TCP_SERVICES if transport == 6 else UDP_SERVICES if transport == 17 else {}
         service = None
         side = None
         # the lower of two known ports wins (e.g. 68 -> 67)
@@ -313,7 +371,7 @@ class Discovery:
         rec[DISSECT] = DISSECTORS.get(service)
         return service
 
-    def _snmp(self, payload: bytes, src: bytes, dst: bytes, sport: int, dport: int, num: int, ts: float) -> None:
+    def _snmp(self, payload: bytes, src: bytes, dst: bytes, sport: int, num: int, ts: float) -> None:
         try:
             community, pdu, facts = d.snmp(payload)
         except (d.Malformed, IndexError, struct.error):
@@ -361,17 +419,27 @@ class Discovery:
 
     # --- results ---------------------------------------------------------------------------------------
 
+    def flow_items(self) -> Iterator[tuple[bytes, bytes, int, int, int, list]]:
+        """(address A, address B, IP protocol, port A, port B, record); A is the first packet's sender."""
+        for proto, table in self.tables.items():
+            for key, (rec, forward) in table.items():
+                if not forward:
+                    continue
+                half = (len(key) - 4) >> 1
+                pa, pb = struct.unpack_from(">HH", key, 2 * half)
+                yield key[:half], key[half:2 * half], proto, pa, pb, rec
+
     def hosts(self) -> set[str]:
         """Every IP address seen in an IP header (as tshark's conversation table lists them)."""
         out: set[bytes] = set()
-        for k in self.flows:
-            out.add(k[0])
-            out.add(k[1])
+        for a, b, *_ in self.flow_items():
+            out.add(a)
+            out.add(b)
         return {ip_str(b) for b in out}
 
     def protocols_by_host(self) -> dict[str, set[str]]:
         out: dict[str, set[str]] = {}
-        for (a, b, *_), rec in self.flows.items():
+        for a, b, _t, _pa, _pb, rec in self.flow_items():
             for s in _services(rec):
                 out.setdefault(ip_str(a), set()).add(s)
                 out.setdefault(ip_str(b), set()).add(s)
@@ -382,7 +450,7 @@ class Discovery:
 
     def talkers(self) -> list[Talker]:
         out: dict[tuple, Talker] = {}
-        for (a, b, transport, pa, pb), rec in self.flows.items():
+        for a, b, transport, pa, pb, rec in self.flow_items():
             if transport not in (6, 17):
                 continue
             a_is_client = _client_is_a(rec, pa, pb)
@@ -417,7 +485,7 @@ class Discovery:
                 dv = devices[ip] = Device(key=ip_str(ip), ip=ip_str(ip))
             return dv
 
-        for (a, b, transport, pa, pb), rec in self.flows.items():
+        for a, b, transport, pa, pb, rec in self.flow_items():
             services = _services(rec)
             a_is_client = _client_is_a(rec, pa, pb)
             symmetric = pa == pb and transport == 17
@@ -600,6 +668,7 @@ DISSECTORS: dict[str, Callable] = {
     "mdns": d.mdns,
     "http": lambda p: d.http_like(p, "http"),
     "rtsp": lambda p: d.http_like(p, "rtsp"),
+    "tls": d.tls,
 }
 
 

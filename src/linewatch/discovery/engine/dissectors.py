@@ -302,7 +302,12 @@ def _bacnet_rp_ack(b: bytes) -> list[Fact]:
     if ctx and num == 2:  # array index
         i = j + lvt
         num, ctx, lvt, j = _tag(b, i)
-    if oid >> 22 != 8 or prop not in BACNET_PROPS:
+    if oid >> 22 != 8:
+        if prop == 77:  # a point's name (analog-input "Sensor_1", ...): the device's objects, kept apart
+            value, _ = _bacnet_value(b, j)
+            return [Fact("bacnet_object_name", value, "bacnet/ReadProperty-ACK", 0.8)] if value else []
+        return []
+    if prop not in BACNET_PROPS:
         return []
     value, _ = _bacnet_value(b, j)
     facts = []
@@ -350,6 +355,8 @@ def _bacnet_rpm_ack(b: bytes) -> list[Fact]:
                 else:
                     v, i = _bacnet_value(b, i)
                     first = first if first is not None else v
+            if is_value and oid >> 22 != 8 and prop == 77 and first:
+                facts.append(Fact("bacnet_object_name", first, "bacnet/ReadPropertyMultiple-ACK", 0.8))
             if is_value and oid >> 22 == 8 and prop in BACNET_PROPS and first:
                 if prop == 75:
                     first = first.split(":")[-1]
@@ -684,4 +691,43 @@ def mdns(p: bytes) -> list[Fact]:
                 if k.lower() in ("model", "md", "mdl", "ty", "product") and v:
                     facts.append(Fact("model", v, f"mdns/TXT {k}", 0.7))
         i += rdlen
+    return facts
+
+
+# --- TLS -----------------------------------------------------------------------------------------------
+
+_CN, _ORG = b"\x06\x03\x55\x04\x03", b"\x06\x03\x55\x04\x0a"
+
+
+def tls(p: bytes) -> list[Fact]:
+    """ClientHello SNI (the server's name, about the destination) and certificate names (about the sender).
+
+    Certificates are read from the handshake bytes of one segment (no reassembly): a name cut by a
+    segment boundary is missed, never invented. Issuer and subject names both appear, so they are
+    kept as certificate names, not as the device's hostname."""
+    if len(p) < 6 or p[0] != 0x16 or p[1] != 3:
+        return []
+    facts: list[Fact] = []
+    if p[5] == 0x01 and len(p) > 43:  # ClientHello
+        i = 43
+        i += 1 + p[i]  # session id
+        i += 2 + struct.unpack_from(">H", p, i)[0]  # cipher suites
+        i += 1 + p[i]  # compression methods
+        end = i + 2 + struct.unpack_from(">H", p, i)[0]
+        i += 2
+        while i + 4 <= min(end, len(p)):
+            etype, elen = struct.unpack_from(">HH", p, i)
+            if etype == 0 and elen > 5:
+                nlen = struct.unpack_from(">H", p, i + 7)[0]
+                name = p[i + 9:i + 9 + nlen].decode("ascii", "replace")
+                facts.append(Fact("tls_server_name", name, "tls/ClientHello SNI", 0.7, "dst"))
+            i += 4 + elen
+        return facts
+    for oid, attr in ((_CN, "tls_certificate_cn"), (_ORG, "tls_certificate_org")):
+        i = p.find(oid)
+        while i >= 0 and i + 7 <= len(p):
+            tag, ln = p[i + 5], p[i + 6]
+            if tag in (0x0C, 0x13, 0x16) and i + 7 + ln <= len(p):
+                facts.append(Fact(attr, p[i + 7:i + 7 + ln].decode("utf-8", "replace"), "tls/Certificate", 0.6))
+            i = p.find(oid, i + 5)
     return facts

@@ -69,6 +69,12 @@ def _open(path: Path):
 
 def read_packets(path: str | Path, name: str | None = None) -> Iterator[Packet]:
     """Yield every packet of a pcap or pcapng file (plain or gzip), raising InputError on bad input."""
+    for batch in read_batches(path, name):
+        yield from batch
+
+
+def read_batches(path: str | Path, name: str | None = None) -> Iterator[list[Packet]]:
+    """Like read_packets, in lists of the packets of about one chunk (fewer generator switches)."""
     path = Path(path)
     name = name or str(path)
     try:
@@ -85,34 +91,57 @@ def read_packets(path: str | Path, name: str | None = None) -> Iterator[Packet]:
         if magic in PCAP_MAGICS:
             yield from _pcap(s, magic)
         elif magic == PCAPNG_SHB:
-            yield from _pcapng(s, magic)
+            batch: list[Packet] = []
+            for pkt in _pcapng(s, magic):
+                batch.append(pkt)
+                if len(batch) >= 4096:
+                    yield batch
+                    batch = []
+            yield batch
         else:
             raise InputError(name, "byte 0", f"not a pcap or pcapng file (magic {magic.hex()})")
 
 
-def _pcap(s: _Stream, magic: bytes) -> Iterator[Packet]:
+def _pcap(s: _Stream, magic: bytes) -> Iterator[list[Packet]]:
     endian, scale = PCAP_MAGICS[magic]
     head = s.take(20)
     if not head:
         raise InputError(s.name, "byte 4", "truncated pcap file header")
-    _vmaj, _vmin, _tz, _sig, snaplen, linktype = struct.unpack(endian + "HHiIII", head)
+    _vmaj, _vmin, _tz, _sig, _snaplen, linktype = struct.unpack(endian + "HHiIII", head)
     linktype &= 0x0FFFFFFF
-    rec = struct.Struct(endian + "IIII")
-    unpack = rec.unpack
+    unpack_from = struct.Struct(endian + "IIII").unpack_from
+    buf = s.buf[s.i:]  # the rest of the first chunk
+    base = s.offset
+    fh = s.fh
     while True:
-        off = s.offset
-        hdr = s.take(16)
-        if not hdr:
-            if hdr is None:
-                raise InputError(s.name, f"byte {off}", "truncated packet record header")
+        try:
+            more = fh.read(CHUNK)
+        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+            raise InputError(s.name, f"byte {base + len(buf)}", f"cannot decompress: {exc}") from None
+        if more:
+            buf = buf + more if buf else more
+        n = len(buf)
+        i = 0
+        batch: list[Packet] = []
+        append = batch.append
+        while i + 16 <= n:
+            sec, frac, incl, _orig = unpack_from(buf, i)
+            if incl > MAX_RECORD:
+                raise InputError(s.name, f"byte {base + i}", f"corrupt packet record (captured length {incl})")
+            j = i + 16 + incl
+            if j > n:
+                break
+            append((linktype, sec + frac * scale, buf[i + 16:j], base + i))
+            i = j
+        if batch:
+            yield batch
+        buf = buf[i:]
+        base += i
+        if not more:
+            if buf:
+                what = "packet record header" if len(buf) < 16 else "packet"
+                raise InputError(s.name, f"byte {base}", f"truncated {what}: file ends {len(buf)} bytes into it")
             return
-        sec, frac, incl, _orig = unpack(hdr)
-        if incl > MAX_RECORD:
-            raise InputError(s.name, f"byte {off}", f"corrupt packet record (captured length {incl})")
-        data = s.take(incl)
-        if data is None or (incl and not data):
-            raise InputError(s.name, f"byte {off}", f"truncated packet: {incl} bytes announced")
-        yield linktype, sec + frac * scale, data, off
 
 
 def _pcapng(s: _Stream, first: bytes) -> Iterator[Packet]:

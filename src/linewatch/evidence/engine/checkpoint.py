@@ -27,6 +27,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from .merkle import ProofError, verify_consistency
+
 ALG_ED25519 = 0x01
 EM_DASH = "\u2014"
 MAX_SIGNATURES = 100
@@ -302,7 +304,19 @@ def verify_checkpoint(
     return checkpoint
 
 
-def cosign_checkpoint(note: bytes, witness: Signer, log_verifier: Verifier) -> bytes:
-    """Witness a plant's checkpoint: check the log's signature, then add the witness's signature line."""
-    verify_checkpoint(note, [log_verifier], log_key=log_verifier.name)
+def cosign_checkpoint(note: bytes, witness: Signer, log_verifier: Verifier, previous: Checkpoint | None = None,
+                      proof: Sequence[bytes] = ()) -> bytes:
+    """Witness a plant's checkpoint: check the log's signature and, when the witness has cosigned an earlier
+    checkpoint `previous` of the same log, that `proof` shows the new tree extends it; then add the witness's line.
+
+    A witness that keeps its latest cosigned checkpoint per log this way never signs two diverging histories."""
+    checkpoint = verify_checkpoint(note, [log_verifier], log_key=log_verifier.name)
+    if previous is not None:
+        if previous.origin != checkpoint.origin:
+            raise CheckpointError(f"previous checkpoint is for {previous.origin}, not {checkpoint.origin}")
+        try:
+            verify_consistency(previous.size, checkpoint.size, previous.root_hash, checkpoint.root_hash, proof)
+        except ProofError as exc:
+            raise CheckpointError(f"checkpoint {checkpoint.size} does not extend the witnessed checkpoint "
+                                  f"{previous.size}: {exc}") from None
     return add_signature(note, witness)

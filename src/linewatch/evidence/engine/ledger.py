@@ -9,6 +9,8 @@ Layout of the folder the caller gives::
 A record's Merkle leaf is its RFC 8785 canonical JSON; `index` and `leaf_hash` are stored beside it so an edit made
 on disk is named by its index. An edit that also rewrites `leaf_hash` changes the tree's root, which no longer matches
 the signed checkpoint covering it; that is reported with the range of records the checkpoint covers.
+
+One writer per ledger folder: the caller (the site's evidence service) serialises appends.
 """
 
 from __future__ import annotations
@@ -160,13 +162,16 @@ class Ledger:
         """Add several records in one write; return their indexes."""
         if self.signer is None:
             raise PermissionError("this ledger was opened without its signing key: it is read-only")
+        # Canonicalise the whole batch first, so a bad record leaves neither the file nor the tree half-written.
+        first = self.tree.size
+        batch = [canonicalize(record, "record", str(first + n)) for n, record in enumerate(records)]
         lines, indexes = [], []
-        for record in records:
+        for canonical in batch:
             index = self.tree.size
-            canonical = canonicalize(record, "record", str(index))
             leaf = leaf_hash(canonical)
-            entry = {"index": index, "leaf_hash": base64.b64encode(leaf).decode(), "record": record}
-            lines.append(canonicalize(entry) + b"\n")
+            # The canonical form of {"index", "leaf_hash", "record"} (keys already in RFC 8785 order), without
+            # canonicalising the record a second time.
+            lines.append(b'{"index":%d,"leaf_hash":"%s","record":%s}\n' % (index, base64.b64encode(leaf), canonical))
             self.tree.append_leaf_hash(leaf)
             self._records.append(canonical)
             indexes.append(index)

@@ -212,8 +212,8 @@ class Network:
                 self._verdict(run, dev, "input", in_if, None, local, (dev, None), work)
             routed = sp.false
             for (out_if, nxt, via), dst in self._fib[dev].items():
-                if first and via and out_if == in_if:
-                    # a host on a segment with several routers sends to the one that routes onwards (no hairpin)
+                if first and out_if == in_if:
+                    # a host sends on-link traffic directly, and to the router that routes onwards (no hairpin)
                     continue
                 part = new & dst
                 if part == sp.false:
@@ -258,8 +258,8 @@ class Network:
 
     def _hairpin(self, dev: str, in_if: str):
         u = self.space.false
-        for (out_if, _nxt, via), dst in self._fib[dev].items():
-            if via and out_if == in_if:
+        for (out_if, _nxt, _via), dst in self._fib[dev].items():
+            if out_if == in_if:
                 u |= dst
         return u
 
@@ -386,7 +386,7 @@ class Network:
 
         def onward(a) -> bool:
             r = self._route(a[0], p.dst_ip)
-            return r is not None and not (r[2] is not None and r[1] == a[1])
+            return r is not None and r[1] != a[1]
 
         dev, in_if, _ = next((a for a in starts if onward(a)), starts[0])
         for _ in range(MAX_HOPS):
@@ -414,3 +414,64 @@ def _nets(prefixes) -> list[ipaddress.IPv4Network]:
     if isinstance(prefixes, (str, ipaddress.IPv4Network)):
         prefixes = [prefixes]
     return [ipaddress.IPv4Network(p, strict=False) for p in prefixes]
+
+
+def reach_series(devices: list[Device], src, dst, service: Service | None = None, space: PacketSpace | None = None,
+                 client_ports: tuple[int, int] | None = EPHEMERAL) -> Answer:
+    """Reachability through firewalls in series when no topology says which interface faces what.
+
+    A packet set passes each firewall in order; a rule that tests an interface makes the packets it could decide
+    INSUFFICIENT_INFO (accepted on some interface pair, not on all), rather than guessing.
+    """
+    sp = space or PacketSpace()
+    net = Network([], sp)
+    src, dst = _nets(src), _nets(dst)
+    q = net.headers(service, client_ports) & sp.nets("s", src) & sp.nets("d", dst)
+
+    def passes(order, s):
+        stops = []
+        for d in order:
+            idx = {n: i + 1 for i, n in enumerate(sorted({n for rs in d.rulesets for c in rs.chains.values()
+                                                            for r in c.rules
+                                                            for n in r.match.in_ifaces + r.match.out_ifaces}))}
+            sets = compile_device(sp, d, "forward", idx)
+            acc = sets.get("accept", sp.false)
+            sure = sp.bdd.forall(sp.iface_vars, acc)
+            maybe = sp.bdd.exist(sp.iface_vars, acc) | sp.bdd.exist(sp.iface_vars, sets.get("unknown", sp.false))
+            for label, v in sets.items():
+                if label.startswith("reject:"):
+                    hit = s & sp.bdd.forall(sp.iface_vars, v)
+                    if hit != sp.false:
+                        stops.append((DENIED_IN, label, d.name, hit))
+            unknown = s & maybe & ~sure
+            if unknown != sp.false:
+                stops.append((INSUFFICIENT_INFO, "unknown", d.name, unknown))
+            denied = s & ~maybe
+            if denied != sp.false:
+                stops.append((DENIED_IN, "drop", d.name, denied))
+            s = s & sure
+        return s, stops
+
+    delivered, stops = passes(devices, q)
+    back, _ = passes(list(reversed(devices)), sp.with_state(sp.swap(delivered), "ESTABLISHED"))
+    both = delivered & sp.with_state(sp.swap(back), "NEW")
+    order = [(ACCEPTED, "accept", both), (NO_RETURN, "accept", delivered & ~both)]
+    seen = set()
+    for disp, action, _dev, s in stops:
+        if (disp, action) not in seen:
+            seen.add((disp, action))
+            order.append((disp, action, s))
+    flows = []
+    for disp, action, s in order:
+        if s == sp.false or len(flows) >= 4:
+            continue
+        w = sp.pick(net.prefer(s))
+        hops = []
+        for d in devices:
+            dec = evaluate(d, "forward", w)
+            hops.append(Hop(d.name, None, None, dec.action + (f":{dec.reject_with}" if dec.reject_with else ""),
+                            dec.origin, dec.text))
+            if dec.action != "accept":
+                break
+        flows.append(Flow(disp, w, hops, action))
+    return Answer(flows[0].disposition if flows else NO_ROUTE, flows)

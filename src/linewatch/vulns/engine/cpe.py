@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 FIELDS = ("part", "vendor", "product", "version", "update", "edition", "language", "sw_edition",
           "target_sw", "target_hw", "other")
@@ -38,6 +39,7 @@ class Cpe:
         return p
 
 
+@lru_cache(maxsize=65536)
 def parse_cpe(text: str) -> Cpe:
     """Parse a CPE 2.3 string; ValueError when it is not one."""
     if not text.startswith("cpe:2.3:"):

@@ -86,7 +86,7 @@ class _Ident:
     model: str
     firmware: Version | None
     firmware_raw: str
-    families: set[str]
+    families: frozenset[str]
 
     def attr(self, with_version: bool = True) -> str:
         s = f"vendor={self.vendor!r} model={self.model!r}"

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 VENDOR_ALIASES: dict[str, str] = {
     "siemens": "siemens",
@@ -36,6 +37,7 @@ _SUFFIXES = re.compile(
 )
 
 
+@lru_cache(maxsize=65536)
 def vendor_key(name: str | None) -> str:
     """Canonical vendor name: ``Siemens AG`` -> ``siemens``, ``Allen-Bradley`` -> ``rockwell``."""
     if not name:
@@ -59,6 +61,7 @@ def vendor_key(name: str | None) -> str:
     return compact
 
 
+@lru_cache(maxsize=65536)
 def model_key(name: str | None) -> str:
     """Letters and digits only, lower case: the form in which two model names are compared."""
     if not name:
@@ -69,7 +72,8 @@ def model_key(name: str | None) -> str:
 _SERIES = re.compile(r"\b(series|family|models?|devices|controllers?|cameras?|products)\b", re.I)
 
 
-def product_names(name: str, vendor: str | None = None) -> list[str]:
+@lru_cache(maxsize=65536)
+def product_names(name: str, vendor: str | None = None) -> tuple[str, ...]:
     """The names a CSAF/NVD product goes by: the name without vendor words or ``Series``, and any order
     number in parentheses (``SIMATIC S7-1500 CPU 1518-4 PN/DP MFP (6ES7518-4AX00-1AB0)``)."""
     names: list[str] = []
@@ -83,9 +87,10 @@ def product_names(name: str, vendor: str | None = None) -> list[str]:
     while words and (vendor_key(words[0]) == vk and vk):
         words = words[1:]
     names.insert(0, " ".join(words))
-    return [n for n in names if model_key(n)]
+    return tuple(n for n in names if model_key(n))
 
 
+@lru_cache(maxsize=65536)
 def family_pattern(name: str) -> re.Pattern[str] | None:
     """A regex over `model_key` strings for a name with ``x`` wildcards, or None when it has none.
 
@@ -108,6 +113,7 @@ def family_pattern(name: str) -> re.Pattern[str] | None:
     return re.compile("".join(out) + "[0-9a-z]*")
 
 
+@lru_cache(maxsize=65536)
 def same_model(device_model: str, product_name: str, vendor: str | None = None) -> str | None:
     """How a device model relates to a product name: ``exact``, ``family`` (wildcard or series prefix) or None."""
     dk = model_key(device_model)
@@ -153,7 +159,8 @@ FAMILY_RULES: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def families(vendor: str | None, model: str | None) -> set[str]:
+@lru_cache(maxsize=65536)
+def families(vendor: str | None, model: str | None) -> frozenset[str]:
     """The family keys (`FAMILY_RULES`) a vendor's model belongs to."""
     vk, mk = vendor_key(vendor), model_key(model)
-    return {fam for v, pat, fam in FAMILY_RULES if v == vk and re.search(pat, mk)}
+    return frozenset(fam for v, pat, fam in FAMILY_RULES if v == vk and re.search(pat, mk))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 _SIEMENS = re.compile(r"^v?(\d+(?:\.\d+)*)(?:\s*(?:sp)\s*(\d+))?(?:\s*(?:hf|hotfix|upd)\s*(\d+))?$")
 _BUILD = re.compile(r"^v?(\d+(?:\.\d+)*)[\s_\-]*build[\s_\-]*(\d+)$")
@@ -31,7 +32,7 @@ SCHNEIDER = {"schneider electric", "schneider"}
 Part = int | str
 
 
-@dataclass(frozen=True, order=False)
+@dataclass(frozen=True)
 class Version:
     """A firmware version as written (`raw`) and as parsed (`parts`)."""
 
@@ -45,9 +46,6 @@ class Version:
         while parts and parts[-1] == 0:
             parts.pop()
         object.__setattr__(self, "key", tuple((1, p, "") if isinstance(p, int) else (0, 0, p) for p in parts))
-
-    def _cmp_key(self, other: Version) -> tuple[tuple, tuple]:
-        return self.key, other.key
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Version) and self.key == other.key
@@ -75,6 +73,7 @@ def _clean(text: str) -> str:
     return re.sub(r"\s+", " ", text.strip())
 
 
+@lru_cache(maxsize=65536)
 def parse_version(text: str, vendor: str | None = None) -> Version | None:
     """Parse a firmware version; None when the text holds no number at all (``-``, ``*``, ``unknown``)."""
     raw = text.strip()
@@ -152,6 +151,7 @@ class VersionRange:
 _OP = re.compile(r"^(<=|>=|=<|=>|<|>|=|==)\s*(.+)$")
 
 
+@lru_cache(maxsize=65536)
 def nvd_range(version: str | None, start_incl: str | None, start_excl: str | None, end_incl: str | None,
               end_excl: str | None, vendor: str | None = None) -> VersionRange:
     """The range a NVD `cpeMatch` entry describes: the CPE version field and the four bound fields.
@@ -176,6 +176,7 @@ def nvd_range(version: str | None, start_incl: str | None, start_excl: str | Non
     return VersionRange(tuple(bounds))
 
 
+@lru_cache(maxsize=65536)
 def parse_range(text: str, vendor: str | None = None) -> VersionRange:
     """Read the version ranges CSAF advisories carry.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from linewatch.errors import InputError
@@ -15,7 +16,9 @@ def sniff(text: str) -> str | None:
         s = raw.strip()
         if not s or s.startswith("#"):
             continue
-        if s.startswith(("*", ":", "-A ", "-P ", "-N ", "-I ", "--append", "--policy", "--new-chain", "[")):
+        if s.startswith(("*", "-A ", "-P ", "-N ", "-I ", "--append", "--policy", "--new-chain", "[")) or re.match(
+            r"^:\S+ (ACCEPT|DROP|-)\b", s
+        ):
             return "iptables"
         if s.startswith(("table ", "flush ruleset", "add table", "define ")):
             return "nftables"

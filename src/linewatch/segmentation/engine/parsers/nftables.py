@@ -128,7 +128,8 @@ def _logical_lines(text: str) -> list[tuple[int, str]]:
             buf += " " + part
             # braces that open a block end the line; braces inside a statement must balance
             depth = buf.count("{") - buf.count("}")
-            if depth > 0 and not buf.rstrip().endswith("{") and "=" in buf or (depth > 0 and buf.rstrip().endswith(",")):
+            tail = buf.rstrip()
+            if depth > 0 and ((not tail.endswith("{") and "=" in buf) or tail.endswith(",")):
                 continue
             out.append((start, buf.strip()))
             buf = ""
