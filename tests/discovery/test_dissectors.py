@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import struct
 
 import pytest
 
@@ -193,3 +194,60 @@ def test_kinds_are_asset_kinds():
 
     used = set(re.findall(r'return "([a-z_]+)", ', inspect.getsource(kinds.guess_kind)))
     assert len(used) > 8 and used <= set(AssetKind.values)
+
+
+def client_hello(sni: bytes) -> bytes:
+    ext_sni = struct.pack(">HHHBH", 0, len(sni) + 5, len(sni) + 3, 0, len(sni)) + sni
+    exts = ext_sni + struct.pack(">HH", 11, 2) + b"\x01\x00"
+    body = b"\x03\x03" + b"\x00" * 32 + b"\x00" + b"\x00\x02\x00\x2f" + b"\x01\x00" + struct.pack(">H", len(exts)) + exts
+    hs = b"\x01" + len(body).to_bytes(3, "big") + body
+    return b"\x16\x03\x01" + struct.pack(">H", len(hs)) + hs
+
+
+def test_tls_sni_names_the_server_and_certificate_names_the_sender():
+    fs = d.tls(client_hello(b"nvr.plant.example"))
+    assert fs == [d.Fact("tls_server_name", "nvr.plant.example", "tls/ClientHello SNI", 0.7, "dst")]
+    cert = b"\x16\x03\x03\x00\x40\x0b" + b"\x00" * 20 + b"\x06\x03\x55\x04\x03\x0c\x07cam-017" + b"\x00" * 8
+    assert facts(d.tls(cert)) == {"tls_certificate_cn": "cam-017"}
+    assert d.tls(b"\x17\x03\x03\x00\x10" + b"\x00" * 16) == []
+
+
+def mdns_response(host: bytes, instance: bytes, txt: bytes) -> bytes:
+    def name(*labels: bytes) -> bytes:
+        return b"".join(bytes([len(x)]) + x for x in labels) + b"\x00"
+
+    a = name(host, b"local") + struct.pack(">HHIH", 1, 1, 120, 4) + bytes([10, 0, 0, 9])
+    ptr_target = name(instance, b"_http", b"_tcp", b"local")
+    ptr = name(b"_http", b"_tcp", b"local") + struct.pack(">HHIH", 12, 1, 120, len(ptr_target)) + ptr_target
+    txt_rd = bytes([len(txt)]) + txt
+    t = name(instance, b"_http", b"_tcp", b"local") + struct.pack(">HHIH", 16, 1, 120, len(txt_rd)) + txt_rd
+    return struct.pack(">HHHHHH", 0, 0x8400, 0, 3, 0, 0) + a + ptr + t
+
+
+def test_mdns_names_services_and_txt_model():
+    f = facts(d.mdns(mdns_response(b"DCS-930LB1", b"D-Link DCS-935L Configuration Utility", b"model=DCS-935L")))
+    assert f == {"hostname": "DCS-930LB1", "mdns_service": "D-Link DCS-935L Configuration Utility._http._tcp.local",
+                 "model": "DCS-935L"}
+    with pytest.raises(d.Malformed):
+        d.mdns(mdns_response(b"x", b"y", b"z")[:30])
+
+
+def test_vlan_ipv6_and_linux_sll_take_the_general_path(tmp_path):
+    inner = pk.udp("10.0.0.40", "10.0.0.255", 47808, 47808, pk.bacnet_i_am(416, 138))
+    vlan = inner[:12] + b"\x81\x00\x00\x64" + inner[12:]
+    src6 = bytes.fromhex("fe800000000000000217887fffe4760f")
+    dst6 = bytes.fromhex("ff0200000000000000000000000000fb")
+    mdns = mdns_response(b"hue", b"Philips hue", b"md=BSB002")
+    seg = struct.pack(">HHHH", 5353, 5353, 8 + len(mdns), 0) + mdns
+    ip6 = struct.pack(">IHBB", 6 << 28, len(seg), 17, 255) + src6 + dst6 + seg
+    v6 = pk.eth(bytes.fromhex("00178824760f"), bytes.fromhex("333300000 0fb".replace(" ", "")), 0x86DD, ip6)
+    disc = Discovery()
+    assert disc.add_file(pk.write(tmp_path, "v.pcapng", pk.pcapng_bytes([vlan, v6])))
+    assert device(disc, "10.0.0.40").best("bacnet_device_id") == "416"
+    hue = device(disc, "fe80::217:887f:ffe4:760f")
+    assert hue.best("model") == "BSB002" and hue.protocols == {"mdns": {"peer"}}
+    assert hue.best("vendor") == "Signify (Philips Hue)"
+    sll = b"\x00\x00\x00\x01\x00\x06" + bytes.fromhex("001b1b000002") + b"\x00\x00\x08\x00" + inner[14:]
+    disc = Discovery()
+    assert disc.add_file(pk.write(tmp_path, "sll.pcap", pk.pcap_bytes([sll], linktype=113)))
+    assert device(disc, "10.0.0.40").mac == "00:1b:1b:00:00:02"
