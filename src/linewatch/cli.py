@@ -14,6 +14,7 @@ def _register() -> None:
     from linewatch.demo.cli import demo, migrate, serve
     from linewatch.detect.cli import alerts_app, rules_app
     from linewatch.events.cli import ingest, listen_app, sources_command
+    from linewatch.discovery.cli import discover
     from linewatch.events.worker_cli import worker
     from linewatch.evidence.cli import evidence_app
     from linewatch.vulns.cli import feeds_app, vulns_match
@@ -31,6 +32,7 @@ def _register() -> None:
     app.add_typer(rules_app, name="rules")
     app.add_typer(alerts_app, name="alerts")
     app.command("worker")(worker)
+    app.command("discover")(discover)
     app.add_typer(feeds_app, name="feeds")
     app.command("vulns")(vulns_match)
     app.add_typer(evidence_app, name="evidence")

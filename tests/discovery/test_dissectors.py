@@ -168,13 +168,17 @@ def test_engine_builds_devices_with_provenance_roles_and_kinds(tmp_path):
 
 def test_layer2_devices_from_lldp_cdp_and_dcp(tmp_path):
     frames = [
-        pk.lldp_frame(bytes.fromhex("001b1b02e61f"), b"Switch1", b"Siemens, SIMATIC NET, SCALANCE X212-2"),
+        pk.lldp_frame(bytes.fromhex("001b1b02e61f"), b"Switch1",
+                      b"Siemens, SIMATIC NET, SCALANCE X212-2, 6GK5 212-2BB00-2AA3, HW: 7, FW: V4.02"),
         pk.cdp_frame(bytes.fromhex("00e01ed5d515"), b"R1", b"cisco 1601", b"IOS 11.2"),
         pk.dcp_identify_response(bytes.fromhex("08000693cf32"), b"X208-BORD", b"INC"),
     ]
     disc = run(tmp_path, frames)
     sw = device(disc, "mac:00:1b:1b:02:e6:1f")
     assert sw.kind == "switch" and sw.best("vendor") == "Siemens" and sw.protocols == {"lldp": {"peer"}}
+    assert (sw.best("model"), sw.best("firmware"), sw.best("order_number")) == (
+        "SCALANCE X212-2", "V4.02", "6GK5 212-2BB00-2AA3")
+    assert sw.packets == 1 and sw.first_seen == pytest.approx(1_700_000_000)
     assert device(disc, "mac:00:e0:1e:d5:d5:15").best("model") == "cisco 1601"
     assert device(disc, "mac:08:00:06:93:cf:32").best("hostname") == "X208-BORD"
     assert disc.l2_protocols_by_mac()["08:00:06:93:cf:32"] == {"profinet", "profinet-dcp"}
@@ -199,7 +203,8 @@ def test_kinds_are_asset_kinds():
 def client_hello(sni: bytes) -> bytes:
     ext_sni = struct.pack(">HHHBH", 0, len(sni) + 5, len(sni) + 3, 0, len(sni)) + sni
     exts = ext_sni + struct.pack(">HH", 11, 2) + b"\x01\x00"
-    body = b"\x03\x03" + b"\x00" * 32 + b"\x00" + b"\x00\x02\x00\x2f" + b"\x01\x00" + struct.pack(">H", len(exts)) + exts
+    body = b"\x03\x03" + b"\x00" * 32 + b"\x00" + b"\x00\x02\x00\x2f" + b"\x01\x00"
+    body += struct.pack(">H", len(exts)) + exts
     hs = b"\x01" + len(body).to_bytes(3, "big") + body
     return b"\x16\x03\x01" + struct.pack(">H", len(hs)) + hs
 
@@ -240,7 +245,7 @@ def test_vlan_ipv6_and_linux_sll_take_the_general_path(tmp_path):
     mdns = mdns_response(b"hue", b"Philips hue", b"md=BSB002")
     seg = struct.pack(">HHHH", 5353, 5353, 8 + len(mdns), 0) + mdns
     ip6 = struct.pack(">IHBB", 6 << 28, len(seg), 17, 255) + src6 + dst6 + seg
-    v6 = pk.eth(bytes.fromhex("00178824760f"), bytes.fromhex("333300000 0fb".replace(" ", "")), 0x86DD, ip6)
+    v6 = pk.eth(bytes.fromhex("00178824760f"), bytes.fromhex("3333000000fb"), 0x86DD, ip6)
     disc = Discovery()
     assert disc.add_file(pk.write(tmp_path, "v.pcapng", pk.pcapng_bytes([vlan, v6])))
     assert device(disc, "10.0.0.40").best("bacnet_device_id") == "416"
@@ -251,3 +256,91 @@ def test_vlan_ipv6_and_linux_sll_take_the_general_path(tmp_path):
     disc = Discovery()
     assert disc.add_file(pk.write(tmp_path, "sll.pcap", pk.pcap_bytes([sll], linktype=113)))
     assert device(disc, "10.0.0.40").mac == "00:1b:1b:00:00:02"
+
+
+PROBE_MATCH = b"""<?xml version="1.0" encoding="UTF-8"?><SOAP-ENV:Envelope><SOAP-ENV:Body><d:ProbeMatches><d:ProbeMatch>
+<d:Types>dn:NetworkVideoTransmitter tds:Device</d:Types>
+<d:Scopes>onvif://www.onvif.org/type/video_encoder onvif://www.onvif.org/hardware/DS-2CD2142FWD-I
+onvif://www.onvif.org/name/HIKVISION%20DS-2CD2142FWD-I onvif://www.onvif.org/location/city/hangzhou</d:Scopes>
+<d:XAddrs>http://10.0.0.61/onvif/device_service</d:XAddrs></d:ProbeMatch></d:ProbeMatches></SOAP-ENV:Body>
+</SOAP-ENV:Envelope>"""
+
+
+def test_onvif_probe_match_makes_a_camera(tmp_path):
+    f = facts(d.ws_discovery(PROBE_MATCH))
+    assert f["model"] == "DS-2CD2142FWD-I" and f["onvif_name"] == "HIKVISION DS-2CD2142FWD-I"
+    assert f["onvif_service"] == "http://10.0.0.61/onvif/device_service"
+    disc = run(tmp_path, [pk.udp("10.0.0.61", "10.0.0.5", 3702, 50000, PROBE_MATCH,
+                                 smac=bytes.fromhex("4419b6000001"))])
+    cam = device(disc, "10.0.0.61")
+    assert (cam.kind, cam.best("model"), cam.best("vendor")) == ("camera", "DS-2CD2142FWD-I", "Hikvision")
+    assert cam.protocols == {"ws-discovery": {"server"}}
+
+
+def test_modbus_report_server_id_response(tmp_path):
+    data = b"\x42\xff" + b"LW-SIM PLC v1"
+    resp = struct.pack(">HHHB", 1, 0, 3 + len(data), 1) + b"\x11" + bytes([len(data)]) + data
+    assert facts(d.modbus_server_id(resp)) == {"modbus_server_id": "0x42", "description": "LW-SIM PLC v1"}
+    frames = [pk.tcp("10.0.0.10", "10.0.0.20", 50000, 502, bytes.fromhex("0001000000020111")),
+              pk.tcp("10.0.0.20", "10.0.0.10", 502, 50000, resp)]
+    disc = run(tmp_path, frames)
+    assert device(disc, "10.0.0.20").best("modbus_server_id") == "0x42"
+    assert device(disc, "10.0.0.10").best("modbus_server_id") is None
+
+
+def test_dissectors_survive_mutated_input():
+    """Random byte flips and cuts of valid messages raise only the errors the engine counts as malformed."""
+    import contextlib
+    import random
+
+    from linewatch.discovery.engine.analyse import DISSECT_ERRORS
+
+    rng = random.Random(4)
+    recs = [pk.szl11_record(1, b"6ES7 315-2EH14-0AB0", 0, 1), pk.szl11_record(7, b"", 22019, 519)]
+    samples = [
+        (d.enip_list_identity, pk.enip_list_identity_reply()),
+        (d.modbus_device_id, pk.modbus_mei_response({0: b"v", 1: b"p", 2: b"1.0"})),
+        (lambda p: d.s7_szl(d.s7_pdu(p) or b""), pk.s7_szl_response(0x0011, recs, 28)),
+        (d.bacnet, pk.bacnet_i_am(416, 138)), (d.bacnet, pk.bacnet_rp_ack(416, 77, "PLC_93")),
+        (d.dhcp, pk.dhcp_discover(pk.MAC_A, b"cam", b"udhcp")), (d.snmp, pk.snmp_get_response(b"public", b"x")),
+        (d.lldp, pk.lldp_frame(pk.MAC_A, b"sw", b"desc")[14:]), (d.cdp, pk.cdp_frame(pk.MAC_A, b"R", b"p", b"v")[22:]),
+        (d.profinet_dcp, pk.dcp_identify_response(pk.MAC_A, b"st", b"v")[14:]), (d.tls, client_hello(b"a.b")),
+        (d.mdns, mdns_response(b"h", b"i", b"model=x")), (d.ws_discovery, PROBE_MATCH), (d.dnp3, bytes(10)),
+        (d.modbus_server_id, bytes.fromhex("00010000000601110342ff41")),
+        (d.nbns, struct.pack(">HHHHHH", 1, 0x2910, 1, 0, 0, 1) + nbns_name(b"EWS01")),
+    ]
+    for fn, msg in samples:
+        for _ in range(300):
+            m = bytearray(msg[: rng.randrange(len(msg) + 1)])
+            for _ in range(rng.randrange(4)):
+                if m:
+                    m[rng.randrange(len(m))] = rng.randrange(256)
+            with contextlib.suppress(DISSECT_ERRORS):
+                fn(bytes(m))
+
+
+def nbns_name(name: bytes, suffix: int = 0x00) -> bytes:
+    raw = name.ljust(15) + bytes([suffix])
+    return b"\x20" + bytes(x for c in raw for x in (0x41 + (c >> 4), 0x41 + (c & 0x0F))) + b"\x00"
+
+
+def test_nbns_response_and_registration_name_the_sender():
+    response = struct.pack(">HHHHHH", 0x9786, 0x8500, 0, 1, 0, 0) + nbns_name(b"HMI-LINE3") + b"\x00\x20\x00\x01"
+    assert facts(d.nbns(response)) == {"hostname": "HMI-LINE3"}
+    registration = struct.pack(">HHHHHH", 1, 0x2910, 1, 0, 0, 1) + nbns_name(b"EWS01")
+    assert facts(d.nbns(registration)) == {"hostname": "EWS01"}
+    query = struct.pack(">HHHHHH", 1, 0x0110, 1, 0, 0, 0) + nbns_name(b"DBLICENSESERVER")
+    assert d.nbns(query) == []
+    group = struct.pack(">HHHHHH", 1, 0x8500, 0, 1, 0, 0) + nbns_name(b"WORKGROUP", 0x1E)
+    assert d.nbns(group) == []
+
+
+def test_http_basic_credentials_are_a_finding_on_the_server(tmp_path):
+    req = b"GET /snapshot.jpg HTTP/1.1\r\nHost: cam\r\nAuthorization: Basic YWRtaW46MTIzNDU=\r\n\r\n"
+    resp = b"HTTP/1.1 200 OK\r\nServer: Boa/0.94.14rc21\r\n\r\n"
+    disc = run(tmp_path, [pk.tcp("10.0.0.10", "10.0.0.61", 50000, 80, req),
+                          pk.tcp("10.0.0.61", "10.0.0.10", 80, 50000, resp)])
+    cam = device(disc, "10.0.0.61")
+    assert cam.best("server_banner") == "Boa/0.94.14rc21"
+    assert {f["finding"] for f in cam.findings} == {"HTTP Basic credentials sent in clear text to this server",
+                                                    "clear-text management service: HTTP without TLS"}

@@ -22,7 +22,7 @@ import sys
 
 import pytest
 
-from linewatch.segmentation.engine.model import Device, Interface
+from linewatch.segmentation.engine.model import Device, Interface, Route
 from linewatch.segmentation.engine.parsers import iptables, nftables
 from linewatch.segmentation.engine.reach import ACCEPTED, NO_RETURN, Network, Service
 
@@ -287,8 +287,10 @@ def test_nftables_analyzer_equals_kernel_on_every_cell(lab):
     listed = lab.load_nft(NFT_RULES)
     ruleset = nftables.parse(listed, "router.nft")
     assert not ruleset.unsupported, [u.as_dict() for u in ruleset.unsupported]
+    assert ruleset.chains["lwforward"].policy == "drop" and ruleset.chains["ot"].rules
     measured, predicted = measured_and_predicted(lab, ruleset)
     assert len(measured) == 36
+    assert set(measured.values()) == {"OPEN", "FILTERED", "REFUSED", "ERR:EHOSTUNREACH"}
     diff = {k: (measured[k], predicted.get(k)) for k in measured if measured[k] != predicted.get(k)}
     assert diff == {}, f"kernel vs analyzer (measured, predicted): {diff}"
 
@@ -303,3 +305,118 @@ def test_cleanup_leaves_no_namespace_behind():
     finally:
         lab.close()
     assert lab.prefix not in _sh("ip", "netns", "list")
+
+
+# --- two routers in series: iptables on one, nftables on the other --------------------------------------------------
+# a 10.252.1.10 -- [ra: iptables] -- 10.252.2.0/24 transit -- [rb: nft] -- b 10.252.3.10
+#                                                                       \-- c 10.252.4.10
+CHAIN_HOSTS = {"a": ("10.252.1.10", "ra", "a0", "10.252.1.1/24"), "b": ("10.252.3.10", "rb", "b0", "10.252.3.1/24"),
+               "c": ("10.252.4.10", "rb", "c0", "10.252.4.1/24")}
+CHAIN_SERVICES = ["tcp/22", "tcp/443", "tcp/502", "tcp/3389", "udp/161"]
+RA_RULES = """*filter
+:INPUT ACCEPT [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A FORWARD -i a0 -o t0 -p tcp -m multiport --dports 22,502 -j ACCEPT
+-A FORWARD -s 10.252.4.0/24 -i t0 -o a0 -p tcp -m tcp --dport 443 -j ACCEPT
+-A FORWARD -i a0 -p tcp -m tcp --dport 3389 -j REJECT --reject-with tcp-reset
+COMMIT
+"""
+RB_NFT = """table ip rb {
+    chain forward {
+        type filter hook forward priority filter; policy drop;
+        iifname { "b0", "t0" } ct state established,related accept
+        iifname "t0" oifname "b0" tcp dport 502 accept
+        iifname "t0" oifname "c0" tcp dport 22 accept
+        iifname "c0" oifname "t0" tcp dport 443 accept
+        iifname "b0" oifname "c0" udp dport 161 accept
+        iifname "c0" oifname "b0" tcp dport 502 reject with icmp type admin-prohibited
+    }
+}
+"""
+
+
+class ChainLab(Lab):
+    def __init__(self) -> None:
+        super().__init__()
+        self.routers = {r: f"{self.prefix}-{r}" for r in ("ra", "rb")}
+        self.hosts = {h: f"{self.prefix}-{h}" for h in CHAIN_HOSTS}
+
+    def build(self) -> None:
+        for ns in [*self.routers.values(), *self.hosts.values()]:
+            _sh("ip", "netns", "add", ns)
+            self.created.append(ns)
+            _sh("ip", "-n", ns, "link", "set", "lo", "up")
+        ra, rb = self.routers["ra"], self.routers["rb"]
+        _sh("ip", "-n", ra, "link", "add", "t0", "type", "veth", "peer", "name", "t0", "netns", rb)
+        for ns, addr in ((ra, "10.252.2.1/24"), (rb, "10.252.2.2/24")):
+            _sh("ip", "-n", ns, "addr", "add", addr, "dev", "t0")
+            _sh("ip", "-n", ns, "link", "set", "t0", "up")
+            _sh("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+        for h, (addr, r, rif, raddr) in CHAIN_HOSTS.items():
+            ns, rns = self.hosts[h], self.routers[r]
+            _sh("ip", "-n", ns, "link", "add", "eth0", "type", "veth", "peer", "name", rif, "netns", rns)
+            _sh("ip", "-n", ns, "addr", "add", f"{addr}/24", "dev", "eth0")
+            _sh("ip", "-n", ns, "link", "set", "eth0", "up")
+            _sh("ip", "-n", rns, "addr", "add", raddr, "dev", rif)
+            _sh("ip", "-n", rns, "link", "set", rif, "up")
+            _sh("ip", "-n", ns, "route", "add", "default", "via", raddr.split("/")[0])
+        for net in ("10.252.3.0/24", "10.252.4.0/24"):
+            _sh("ip", "-n", ra, "route", "add", net, "via", "10.252.2.2")
+        _sh("ip", "-n", rb, "route", "add", "10.252.1.0/24", "via", "10.252.2.1")
+
+
+def chain_devices(ra_rules, rb_rules) -> list[Device]:
+    ip = ipaddress.IPv4Interface
+    ra = Device("ra", "firewall", {"a0": Interface("a0", (ip("10.252.1.1/24"),)),
+                                   "t0": Interface("t0", (ip("10.252.2.1/24"),))},
+                [Route(ipaddress.IPv4Network(n), next_hop=ipaddress.IPv4Address("10.252.2.2"))
+                 for n in ("10.252.3.0/24", "10.252.4.0/24")], [ra_rules])
+    rb = Device("rb", "firewall", {"t0": Interface("t0", (ip("10.252.2.2/24"),)),
+                                   "b0": Interface("b0", (ip("10.252.3.1/24"),)),
+                                   "c0": Interface("c0", (ip("10.252.4.1/24"),))},
+                [Route(ipaddress.IPv4Network("10.252.1.0/24"), next_hop=ipaddress.IPv4Address("10.252.2.1"))],
+                [rb_rules])
+    return [ra, rb]
+
+
+def test_two_routers_iptables_and_nft_in_series_equal_the_kernel():
+    reason = _netns_available()
+    if reason:
+        pytest.skip(reason)
+    if shutil.which("nft") is None:
+        pytest.skip("nft is not installed (apt-get install -y nftables)")
+    lab = ChainLab()
+    try:
+        lab.build()
+        _sh("ip", "netns", "exec", lab.routers["ra"], "iptables-restore", stdin=RA_RULES)
+        _sh("ip", "netns", "exec", lab.routers["rb"], "nft", "-f", "-", stdin=RB_NFT)
+        ra_rules = iptables.parse(_sh("ip", "netns", "exec", lab.routers["ra"], "iptables-save"), "ra.iptables-save")
+        rb_rules = nftables.parse(_sh("ip", "netns", "exec", lab.routers["rb"], "nft", "list", "ruleset"), "rb.nft")
+        assert not ra_rules.unsupported and not rb_rules.unsupported
+        net = Network(chain_devices(ra_rules, rb_rules))
+        lab.listen([22, 443, 502, 3389], [161])
+        measured, predicted = {}, {}
+        for src in CHAIN_HOSTS:
+            cells = []
+            for dst, (daddr, *_rest) in CHAIN_HOSTS.items():
+                if dst == src:
+                    continue
+                for svc in CHAIN_SERVICES:
+                    proto, port = svc.split("/")
+                    key = f"{src}->{dst} {svc}"
+                    cells.append((key, daddr, proto, int(port)))
+                    predicted[key] = expected_outcome(net.reach(CHAIN_HOSTS[src][0], daddr, Service.parse(svc)))
+            measured.update(lab.probe(src, cells))
+    finally:
+        lab.close()
+    assert len(measured) == 30
+    assert set(measured.values()) == {"OPEN", "FILTERED", "REFUSED", "ERR:EHOSTUNREACH"}
+    diff = {k: (measured[k], predicted.get(k)) for k in measured if measured[k] != predicted.get(k)}
+    assert diff == {}, f"kernel vs analyzer (measured, predicted): {diff}"
+
+
+def test_the_oracle_skips_with_a_reason_when_not_root(monkeypatch):
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    assert _netns_available() == "needs root to create network namespaces"

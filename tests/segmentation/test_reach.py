@@ -174,6 +174,17 @@ def test_a_nat_table_with_rules_makes_every_answer_through_the_device_insufficie
     assert answer.disposition == INSUFFICIENT_INFO
 
 
+def test_a_mangle_only_firewall_is_insufficient_information_not_open(tmp_path):
+    cfg = tmp_path / "z1.v4"
+    cfg.write_text("*mangle\n:PREROUTING DROP [0:0]\n-A PREROUTING -s 10.0.4.0/24 -i eth0 -j ACCEPT\nCOMMIT\n")
+    dev = Device("z1", interfaces={"eth0": Interface("eth0", (ipaddress.IPv4Interface("10.0.4.1/24"),)),
+                                   "eth1": Interface("eth1", (ipaddress.IPv4Interface("10.0.3.1/24"),))},
+                 rulesets=[parse_file(cfg)])
+    answer = Network([dev]).reach("10.0.4.9", "10.0.3.9", Service.parse("tcp/80"))
+    assert answer.disposition == INSUFFICIENT_INFO
+    assert answer.flows[0].hops[0].rule == f"{cfg}:3"
+
+
 def test_no_route_when_no_device_forwards_there():
     net = Network(load(DMZ / "topology.yaml")[0])
     assert net.reach(HOSTS["corp"], "192.0.2.1", Service.parse("tcp/22")).disposition == "NO_ROUTE"
@@ -208,3 +219,7 @@ def test_reach_command_prints_json_with_disposition_witness_and_hops():
     assert doc["disposition"] == ACCEPTED and doc["flows"][0]["hops"][0]["rule"].endswith("fw1.rules:8")
     bad = CliRunner().invoke(app, ["reach", str(DMZ / "topology.yaml"), "--from", "nowhere", "--to", "ot", "--json"])
     assert bad.exit_code == 2 and "nowhere" in bad.stdout
+    human = CliRunner().invoke(app, ["reach", str(DMZ / "fw1.rules"), str(DMZ / "fw2.rules"), "--from", "10.250.1.10",
+                                     "--to", "10.250.3.10", "--service", "tcp/502"])
+    assert human.exit_code == 0, human.output
+    assert "DENIED_IN" in human.stdout and "fw1.rules:4" in human.stdout  # no interfaces known: the policy

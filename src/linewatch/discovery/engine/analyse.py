@@ -45,6 +45,9 @@ HTTP_STARTS = frozenset({b"HTTP", b"RTSP", b"GET ", b"POST", b"HEAD", b"PUT ", b
                          b"ANNO", b"TEAR", b"GET_", b"NOTI", b"M-SE"})
 CLEARTEXT_MANAGEMENT = {"telnet": "Telnet", "ftp": "FTP", "http": "HTTP without TLS"}
 
+# What a dissector may raise on hostile input (Malformed is a ValueError); anything else is a bug.
+DISSECT_ERRORS = (ValueError, IndexError, struct.error, UnicodeDecodeError)
+
 # Flow record fields (a list, for speed).
 PKTS, BYTES, FIRST, LAST, SERVICE, SIDE, SYN, MAC_A, MAC_B, DISSECT, EXTRA, KEY = range(12)
 
@@ -66,6 +69,7 @@ class Discovery:
         self.tables: dict[int, dict[bytes, list]] = {}
         self.l2: dict[bytes, set[str]] = {}  # MAC -> layer-2 protocols it sent
         self.arp: dict[bytes, dict[bytes, int]] = {}  # sender IP -> {MAC: count}
+        self.l2_seen: dict[bytes, list] = {}  # MAC -> [first, last, frames] of its non-IP frames
         self.facts: dict[tuple[str, bytes], dict[tuple[str, str], Observation]] = {}
         self.snmp_communities: dict[bytes, dict[str, Observation]] = {}
         self.stats = Stats()
@@ -100,7 +104,7 @@ class Discovery:
                  num: int, ts: float, proto: str) -> None:
         try:
             facts = fn(payload)
-        except (d.Malformed, IndexError, struct.error, UnicodeDecodeError):
+        except DISSECT_ERRORS:
             self.stats.malformed[proto] = self.stats.malformed.get(proto, 0) + 1
             return
         for f in facts:
@@ -138,8 +142,8 @@ class Discovery:
                 num += 1
                 flen = len(frame)
                 # Fast path: Ethernet, IPv4 without options, TCP or UDP, not a later fragment.
-                if (linktype == 1 and frame[12] == 8 and frame[13] == 0 and frame[14] == 0x45
-                        and not (frame[20] & 0x1F or frame[21]) and flen >= 42 and frame[23] in (6, 17)):
+                if (flen >= 42 and linktype == 1 and frame[12] == 8 and frame[13] == 0 and frame[14] == 0x45
+                        and not (frame[20] & 0x1F or frame[21]) and frame[23] in (6, 17)):
                     proto = frame[23]
                     if proto == 6:
                         if flen < 54:
@@ -184,6 +188,8 @@ class Discovery:
                 if end <= pstart:
                     continue
                 payload = frame[pstart:end]
+                if not payload:  # the IP length promised more than the capture kept (snap length)
+                    continue
                 key = rec[KEY]
                 if rec[SERVICE] is None and classify(rec, proto, key, payload, forward) is None:
                     continue
@@ -191,7 +197,7 @@ class Discovery:
                     # cheap gates for the chatty ICS flows: only identity messages reach a dissector
                     svc = rec[SERVICE]
                     if svc == "modbus":
-                        if len(payload) < 9 or payload[7] != 0x2B:
+                        if len(payload) < 9 or (payload[7] != 0x2B and payload[7] != 0x11):
                             continue
                     elif svc == "s7comm":
                         if rec[EXTRA] is not None and (len(payload) < 9 or payload[8] != 7):
@@ -217,10 +223,17 @@ class Discovery:
             return frame[12:18]
         return b""
 
-    def _decode(self, linktype: int, ts: float, frame: bytes, num: int) -> tuple | None:  # noqa: C901
+    def _decode(self, linktype: int, ts: float, frame: bytes, num: int) -> tuple | None:
         """The general path: any link type, VLAN tags, IPv6, IP options, non-TCP/UDP, layer 2.
 
         Returns (IP protocol, flow key, TCP flags, payload start, payload end), or None without an IP flow."""
+        try:
+            return self._decode_frame(linktype, ts, frame, num)
+        except (IndexError, struct.error):  # a frame cut short by the snap length or corrupt: skip it
+            self.stats.malformed["frame"] = self.stats.malformed.get("frame", 0) + 1
+            return None
+
+    def _decode_frame(self, linktype: int, ts: float, frame: bytes, num: int) -> tuple | None:  # noqa: C901
         unpack_from = struct.unpack_from
         smac = dmac = b""
         if linktype == 1:
@@ -316,12 +329,18 @@ class Discovery:
         elif service == "modbus":
             if len(payload) > 8 and payload[7] == 0x2B:
                 self._dissect(fn, payload, src_key, dst_key, num, ts, service)
+            elif len(payload) > 8 and payload[7] == 0x11 and not forward ^ (rec[SIDE] == "a"):
+                self._dissect(d.modbus_server_id, payload, src_key, dst_key, num, ts, service)
         elif service == "dnp3":
             if rec[PKTS] < 16:
                 self._dissect(fn, payload, src_key, dst_key, num, ts, service)
         elif service in ("http", "rtsp"):
             if payload[:4] in HTTP_STARTS:
                 self._dissect(fn, payload, src_key, dst_key, num, ts, service)
+                if d.http_basic_auth(payload):
+                    text = f"{service.upper()} Basic credentials sent in clear text to this server"
+                    finding = d.Fact("finding", text, f"{service}/Authorization", 0.9)
+                    self._fact("ip", dst, finding, num, ts)
         elif service == "s7comm":
             pdu = d.s7_pdu(payload)
             if pdu:
@@ -374,7 +393,7 @@ class Discovery:
     def _snmp(self, payload: bytes, src: bytes, dst: bytes, sport: int, num: int, ts: float) -> None:
         try:
             community, pdu, facts = d.snmp(payload)
-        except (d.Malformed, IndexError, struct.error):
+        except DISSECT_ERRORS:
             self.stats.malformed["snmp"] = self.stats.malformed.get("snmp", 0) + 1
             return
         agent = src if sport in (161, 162) or pdu == 0xA4 or pdu == 0xA7 else dst
@@ -392,6 +411,12 @@ class Discovery:
         if not smac:
             return
         protos = self.l2.setdefault(smac, set())
+        seen = self.l2_seen.get(smac)
+        if seen is None:
+            self.l2_seen[smac] = [ts, ts, 1]
+        else:
+            seen[1] = ts
+            seen[2] += 1
         payload = frame[i:]
         fn = None
         if etype == 0x0806:
@@ -493,6 +518,7 @@ class Discovery:
                 if not _is_unicast(ip):
                     continue
                 dv = dev(ip)
+                dv.packets += rec[PKTS]
                 dv.first_seen = rec[FIRST] if dv.first_seen is None else min(dv.first_seen, rec[FIRST])
                 dv.last_seen = rec[LAST] if dv.last_seen is None else max(dv.last_seen, rec[LAST])
                 if mac:
@@ -502,9 +528,6 @@ class Discovery:
                     role = "peer" if symmetric or not _is_unicast(b if ip == a else a) else (
                         "client" if is_client else "server")
                     dv.protocols.setdefault(s, set()).add(role)
-            dv_a = devices.get(a)
-            if dv_a is not None:
-                dv_a.packets += rec[PKTS]
         # ARP is the best MAC <-> IP evidence on the local segment.
         for ip, macs in self.arp.items():
             if _is_unicast(ip):
@@ -528,6 +551,9 @@ class Discovery:
             dv = by_mac.get(ms) or l2_devices.get(ms)
             if dv is None:
                 dv = l2_devices[ms] = Device(key=f"mac:{ms}", macs={ms: 1})
+                seen = self.l2_seen.get(mac)
+                if seen:
+                    dv.first_seen, dv.last_seen, dv.packets = seen
             return dv
 
         for mac, protos in self.l2.items():
@@ -608,6 +634,13 @@ def _enrich(dv: Device) -> None:
         v = oui_lookup(dv.mac)
         if v:
             dv.observe(Observation("vendor", v[0], f"oui/{v[1]}", "", 0, None, 0.5))
+    for o in list(dv.observations):
+        if o.attribute in ("description", "firmware_description"):
+            for attr, rx, conf in DESCRIPTION_FIELDS:
+                hit = rx.search(o.value)
+                if hit:
+                    dv.observe(Observation(attr, hit.group(1).strip(), f"parsed from {o.source}", o.file, o.packet,
+                                           o.time, conf))
     if dv.best("model") is None:
         for o in list(dv.observations):
             m = MODEL_HINTS.get(o.attribute, (None,))[0]
@@ -628,6 +661,15 @@ MODEL_HINTS = {
     "mdns_service": (re.compile(r"\b([A-Z]{2,5}-\d{2,5}[A-Z]{0,3})\b"), 0.5),
     "hostname": (re.compile(r"^([A-Z]{2,5}-?\d{2,5}[A-Z]{0,3}(?:\([A-Z]{2}\))?)$"), 0.4),
 }
+# Fields inside a free-text system description (LLDP sysDesc, SNMP sysDescr, CDP software version), e.g.
+# "Siemens, SIMATIC NET, SCALANCE X212-2, 6GK5 212-2BB00-2AA3, HW: 7, FW: V4.02" or "IOS ... Version 12.2(25)SEG4,".
+DESCRIPTION_FIELDS = [
+    ("firmware", re.compile(r"\b(?:FW|Firmware)\s*[:=]?\s*(V?\d+(?:\.\d+)+\w*)", re.I), 0.8),
+    ("firmware", re.compile(r"\bVersion\s+(\d+\.\d+[\w.()]*)"), 0.7),
+    ("order_number", re.compile(r"\b(6[A-Z]{2}\d ?\d{3}-\d[A-Z]{2}\d{2}-\d[A-Z]{2}\d)\b"), 0.8),
+    ("model", re.compile(r"SIMATIC NET,\s*([^,]+)"), 0.8),
+    ("hardware_revision", re.compile(r"\bHW\s*[:=]\s*(\w+)"), 0.7),
+]
 GENERIC_TOKENS = {"ipbridge", "portable", "linux"}
 
 
@@ -669,6 +711,8 @@ DISSECTORS: dict[str, Callable] = {
     "http": lambda p: d.http_like(p, "http"),
     "rtsp": lambda p: d.http_like(p, "rtsp"),
     "tls": d.tls,
+    "ws-discovery": d.ws_discovery,
+    "nbns": d.nbns,
 }
 
 

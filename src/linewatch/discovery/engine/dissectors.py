@@ -8,8 +8,10 @@ packet never stops a capture.
 
 from __future__ import annotations
 
+import re
 import struct
 from typing import NamedTuple
+from urllib.parse import unquote
 
 
 class Malformed(ValueError):
@@ -731,3 +733,83 @@ def tls(p: bytes) -> list[Fact]:
                 facts.append(Fact(attr, p[i + 7:i + 7 + ln].decode("utf-8", "replace"), "tls/Certificate", 0.6))
             i = p.find(oid, i + 5)
     return facts
+
+
+def modbus_server_id(p: bytes) -> list[Fact]:
+    """FC 0x11 Report Server ID response: byte count, server id, run indicator, device-specific data."""
+    if len(p) < 11 or p[7] != 0x11:
+        return []
+    count = p[8]
+    data = p[9:9 + count]
+    if len(data) < count:
+        raise Malformed("truncated Report Server ID response")
+    text = "".join(chr(c) for c in data[2:] if 32 <= c < 127).strip()
+    facts = [Fact("modbus_server_id", f"{data[0]:#04x}", "modbus/FC17", 0.8)]
+    if len(text) >= 3:
+        facts.append(Fact("description", text, "modbus/FC17", 0.7))
+    return facts
+
+
+# --- WS-Discovery / ONVIF ----------------------------------------------------------------------------
+
+_SCOPE = re.compile(rb"onvif://www\.onvif\.org/(hardware|name|location|type)/([^\s<]+)")
+_XADDRS = re.compile(rb"<[\w:]*XAddrs>\s*([^<\s]+)")
+
+
+def ws_discovery(p: bytes) -> list[Fact]:
+    """ProbeMatch / Hello: ONVIF scopes name the hardware (model), vendor name and location."""
+    if b"ProbeMatch" not in p and b"Hello" not in p:
+        return []
+    m = "ws-discovery/ProbeMatch" if b"ProbeMatch" in p else "ws-discovery/Hello"
+    attrs = {b"hardware": "model", b"name": "onvif_name", b"location": "location", b"type": "onvif_type"}
+    facts = []
+    for key, value in _SCOPE.findall(p):
+        facts.append(Fact(attrs[key], unquote(value.decode("utf-8", "replace")), m, 0.8))
+    if b"NetworkVideoTransmitter" in p:
+        facts.append(Fact("onvif_type", "NetworkVideoTransmitter", m, 0.9))
+    hit = _XADDRS.search(p)
+    if hit:
+        facts.append(Fact("onvif_service", hit.group(1).decode("utf-8", "replace"), m, 0.7))
+    return facts
+
+
+# --- NetBIOS name service ------------------------------------------------------------------------------
+
+
+def _netbios_name(p: bytes, i: int) -> tuple[str, int, int]:
+    """(name, suffix byte, next index) of a first-level encoded NetBIOS name at i."""
+    ln = p[i]
+    if ln != 32:
+        raise Malformed("not a NetBIOS encoded name")
+    enc = p[i + 1:i + 33]
+    raw = bytes(((enc[k] - 0x41) << 4) | (enc[k + 1] - 0x41) for k in range(0, 32, 2))
+    j = i + 33
+    while p[j] != 0:  # scope labels
+        j += 1 + p[j]
+    return raw[:15].decode("latin-1").strip(), raw[15], j + 1
+
+
+def nbns(p: bytes) -> list[Fact]:
+    """A positive name-query response or a name registration/refresh: the sender's own NetBIOS name."""
+    if len(p) < 12:
+        raise Malformed("short NBNS header")
+    flags, qd, an, _ns, ar = struct.unpack_from(">HHHHH", p, 2)
+    opcode = (flags >> 11) & 0x0F
+    is_response = bool(flags & 0x8000)
+    if is_response and opcode == 0 and an and not flags & 0x000F:
+        name, suffix, _ = _netbios_name(p, 12)
+        message = "nbns/name query response"
+    elif not is_response and opcode in (5, 8) and qd and ar:
+        name, suffix, _ = _netbios_name(p, 12)
+        message = "nbns/name registration"
+    else:
+        return []
+    if suffix not in (0x00, 0x20) or not name or not name.isprintable():
+        return []
+    return [Fact("hostname", name, message, 0.7)]
+
+
+def http_basic_auth(p: bytes) -> bool:
+    """True when an HTTP/RTSP request carries Basic credentials (decodable by anyone on the path)."""
+    head = p.split(b"\r\n\r\n", 1)[0].lower()
+    return b"\r\nauthorization: basic " in head

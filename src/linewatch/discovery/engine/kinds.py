@@ -45,6 +45,8 @@ def guess_kind(dv: Device) -> tuple[str | None, str | None]:  # noqa: C901 - a r
         return "rtu", "DNP3 / IEC 60870-5-104 outstation"
     if dv.best("bacnet_device_id") or serves("bacnet"):
         return "bms_controller", "BACnet device (I-Am / ReadProperty answers)"
+    if "NetworkVideoTransmitter" in dv.values("onvif_type"):
+        return "camera", "ONVIF WS-Discovery: NetworkVideoTransmitter"
     m = CAMERA_NAME.search(text)
     if m:
         return "camera", f"camera model or name in discovery messages ({m.group(0)!r})"

@@ -42,7 +42,7 @@ class Device:
     macs: dict[str, int] = field(default_factory=dict)  # MAC -> packets sent with this IP as source
     first_seen: float | None = None
     last_seen: float | None = None
-    packets: int = 0
+    packets: int = 0  # packets of every flow (or layer-2 frame) it took part in
     protocols: dict[str, set[str]] = field(default_factory=dict)  # protocol -> {"client", "server", "peer"}
     observations: list[Observation] = field(default_factory=list)
     _seen: set[tuple[str, str]] = field(default_factory=set)  # (attribute, value) already observed

@@ -196,6 +196,8 @@ class PacketSpace:
 
 def compile_device(space: PacketSpace, device: Device, hook: str, iface_index: dict[str, int]) -> dict:
     """Fold a device's base chains for a hook into verdict sets over all interface pairs at once."""
+    if any(rs.blocking for rs in device.rulesets):  # e.g. NAT or mangle rules: nothing through it is certain
+        return {"unknown": space.true}
     chains = device.chains(hook)
     if not chains:
         return {"accept": space.true}

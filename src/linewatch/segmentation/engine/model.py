@@ -209,9 +209,10 @@ def evaluate(device: Device, hook: str, p: Packet, indexed: bool = True) -> Deci
     plain linear scan, which `indexed=False` keeps as the reference and the benchmark's baseline).
     """
     last = Decision("accept", f"{device.name}:no {hook} filter")
-    for rs, chain in device.chains(hook):
+    for rs in device.rulesets:
         if rs.blocking:
             return Decision("unknown", rs.blocking[0].origin, text=rs.blocking[0].text)
+    for rs, chain in device.chains(hook):
         d = _run_chain(rs, chain, p, 0, indexed)
         if d is None:
             d = Decision(chain.policy or "accept", chain.origin, text=f"policy {chain.policy or 'accept'}")

@@ -312,10 +312,19 @@ class Network:
         return Answer(disposition, flows)
 
     def prefer(self, s):
-        """A witness that looks like a real client: source port in the ephemeral range when the set allows it."""
+        """A witness that looks like real hosts: an ephemeral source port, addresses that are neither a firewall's
+        nor end in .0, whenever the set allows it."""
         sp = self.space
-        nicer = s & (~sp.protocols((6, 17)) | sp.port_range("u", 32768, 60999))
-        return nicer if nicer != sp.false else s
+        wishes = [~sp.protocols((6, 17)) | sp.port_range("u", *EPHEMERAL)]
+        devices = self._device_addresses()
+        wishes.append(~devices & ~sp.swap(devices))
+        for f in ("s", "d"):
+            wishes.append(~sp.bdd.cube({f"{f}{i}": False for i in range(24, 32)}))
+        for w in wishes:
+            nicer = s & w
+            if nicer != sp.false:
+                s = nicer
+        return s
 
     def _returned(self, run, delivered, src):
         """The forward flows whose replies make it back (as ESTABLISHED) to the source."""

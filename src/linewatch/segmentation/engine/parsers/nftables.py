@@ -305,8 +305,8 @@ def _expand(rs, vals: list[str], sets: dict, lineno: int) -> list[str]:
             if s["type"] is None or "." in s["type"] or "map" in s["type"]:
                 raise _Unsupported(f"set {v} of type {s['type']}")
             out.extend(s["elements"])
-        elif v.startswith("$") or "." in v and v.count(".") not in (3,) and not v[0].isdigit():
-            raise _Unsupported(f"value {v}")
+        elif v.startswith("$"):
+            raise _Unsupported(f"variable {v}")
         else:
             out.append(v)
     return out
