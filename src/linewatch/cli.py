@@ -15,6 +15,7 @@ def _register() -> None:
     from linewatch.detect.cli import alerts_app, rules_app
     from linewatch.events.cli import ingest, listen_app, sources_command
     from linewatch.discovery.cli import discover
+    from linewatch.segmentation.cli import reach
     from linewatch.events.worker_cli import worker
     from linewatch.evidence.cli import evidence_app
     from linewatch.vulns.cli import feeds_app, vulns_match
@@ -33,6 +34,7 @@ def _register() -> None:
     app.add_typer(alerts_app, name="alerts")
     app.command("worker")(worker)
     app.command("discover")(discover)
+    app.command("reach")(reach)
     app.add_typer(feeds_app, name="feeds")
     app.command("vulns")(vulns_match)
     app.add_typer(evidence_app, name="evidence")
