@@ -13,11 +13,11 @@ def _register() -> None:
     from linewatch.core.cli import consequence_command, site_app, token_app, user_app
     from linewatch.demo.cli import demo, migrate, serve
     from linewatch.detect.cli import alerts_app, rules_app
-    from linewatch.events.cli import ingest, listen_app, sources_command
     from linewatch.discovery.cli import discover
-    from linewatch.segmentation.cli import reach
+    from linewatch.events.cli import ingest, listen_app, sources_command
     from linewatch.events.worker_cli import worker
     from linewatch.evidence.cli import evidence_app
+    from linewatch.segmentation.cli import reach
     from linewatch.vulns.cli import feeds_app, vulns_match
 
     app.add_typer(site_app, name="site")
