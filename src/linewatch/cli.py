@@ -17,7 +17,7 @@ def _register() -> None:
     from linewatch.events.cli import ingest, listen_app, sources_command
     from linewatch.events.worker_cli import worker
     from linewatch.evidence.cli import evidence_app
-    from linewatch.segmentation.cli import reach
+    from linewatch.segmentation.cli import check, reach
     from linewatch.vulns.cli import feeds_app, vulns_match
 
     app.add_typer(site_app, name="site")
@@ -35,6 +35,10 @@ def _register() -> None:
     app.command("worker")(worker)
     app.command("discover")(discover)
     app.command("reach")(reach)
+    segmentation_app = typer.Typer(help="Segmentation: firewall configs on the plant model, checks.",
+                                   no_args_is_help=True)
+    segmentation_app.command("check")(check)
+    app.add_typer(segmentation_app, name="segmentation")
     app.add_typer(feeds_app, name="feeds")
     app.command("vulns")(vulns_match)
     app.add_typer(evidence_app, name="evidence")

@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "linewatch.events",
     "linewatch.detect",
     "linewatch.response",
+    "linewatch.discovery",
     "linewatch.web",
 ]
 

@@ -54,6 +54,7 @@ ENDPOINTS: dict[tuple[str, str], Endpoint] = {
     ("POST", "/api/v1/alerts/{uid}/comment"): Endpoint(Cap.HANDLE_ALERTS, True),
     ("GET", "/api/v1/cases"): Endpoint(Cap.VIEW_ALERTS, False),
     ("GET", "/api/v1/cases/{case_uid}"): Endpoint(Cap.VIEW_ALERTS, True),
+    ("GET", "/api/v1/discovered"): Endpoint(Cap.VIEW_PLANT, False),
 }
 
 # One alert per site about its camera (which guards may see), and one about alpha's PLC (which
@@ -165,7 +166,7 @@ def test_lists_never_leak_other_sites(client, role_users, username):
     headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
     role, sites, all_sites = ROLE_USERS[username]
     for path in ("/api/v1/sites", "/api/v1/assets", "/api/v1/zones", "/api/v1/lines", "/api/v1/people",
-                 "/api/v1/audit"):
+                 "/api/v1/audit", "/api/v1/discovered"):
         response = client.get(path, **headers)
         if response.status_code != 200:
             continue

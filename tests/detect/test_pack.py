@@ -177,3 +177,14 @@ filter:
 
     at = {site: titles(site) for site in ("alpha", "beta")}
     assert at == {"alpha": [], "beta": ["Controller firmware changed"]}
+
+
+def test_drift_found_by_discovery_alerts(run):
+    drift = Event(uid=event_uid("drift", "1"), time=T0, class_uid=EventClass.DEVICE_CONFIG_STATE_CHANGE,
+                  activity_id=99, source="discovery", site="alpha", attrs={"device.ip": "10.1.11.10"},
+                  unmapped={"drift.attribute": "firmware", "drift.asset_value": "V2.9.4",
+                            "drift.observed_value": "V3.0.1"})
+    assert run(drift) == ["Device on the wire differs from the plant model"]
+    other = Event(uid=event_uid("drift", "2"), time=T0, class_uid=EventClass.DEVICE_CONFIG_STATE_CHANGE,
+                  activity_id=1, source="some-cmdb", site="alpha", attrs={"device.ip": "10.1.11.10"})
+    assert run(other) == []

@@ -14,6 +14,7 @@ from linewatch.core.choices import ASSET_KIND_DOMAIN, Domain
 from linewatch.core.permissions import ALL_SITE_ROLES, ROLE_CAPABILITIES, Cap
 from tests.api.test_roles_matrix import ALERT_UIDS, CASE_UIDS, record_matrix_alerts
 from tests.conftest import ROLE_USERS
+from tests.discovery.test_pages import MATRIX_KEYS, record_matrix_devices
 
 PUBLIC = "public"  # no login needed
 POST_ONLY = "post"  # any signed-in user, by POST
@@ -64,6 +65,11 @@ ROUTES: dict[str, tuple[str | Cap, list[dict]]] = {
         {"site": "alpha", "kind": "plc", "kwargs": {"uid": CASE_UIDS["alpha-plc"]}},
         {"site": "beta", "kind": "camera", "kwargs": {"uid": CASE_UIDS["beta"]}},
     ]),
+    "discovered": (Cap.VIEW_PLANT, [{}]),
+    "discovered_device": (Cap.VIEW_PLANT, [
+        {"site": "alpha", "kwargs": {"site": "alpha", "key": MATRIX_KEYS["alpha"]}},
+        {"site": "beta", "kwargs": {"site": "beta", "key": MATRIX_KEYS["beta"]}},
+    ]),
 }
 
 
@@ -73,6 +79,7 @@ def site_alerts(request):
     if "role_users" in request.fixturenames:
         request.getfixturevalue("role_users")
         record_matrix_alerts()
+        record_matrix_devices()
 
 
 def web_routes() -> dict[str, list[str]]:

@@ -99,6 +99,7 @@ def demo(
     for login in logins:
         table.add_row(login["username"], login["password"], login["role"], ", ".join(login["sites"]))
     err.print(table)
+    _print_segmentation_findings()
     if no_serve:
         return
     admin = logins[0]
@@ -145,3 +146,22 @@ def _run_server(host: str, port: int) -> None:
     # uvicorn stops cleanly on Ctrl-C (SIGINT) and SIGTERM: it finishes open requests, then exits 0.
     uvicorn.run("linewatch.asgi:application", host=host, port=port, log_level="warning", lifespan="off")
     err.print("Linewatch stopped.")
+
+
+def _print_segmentation_findings() -> None:
+    """The demo plant's firewall config against its zones: the critical paths, with what they put at risk."""
+    from linewatch.errors import InputError, InputErrors
+    from linewatch.segmentation.cli import run_check
+
+    try:
+        result = run_check("kolding", None, [])
+    except (InputError, InputErrors) as exc:  # the demo sites were replaced: nothing to show
+        err.print(f"[dim]segmentation check skipped: {exc}[/dim]")
+        return
+    for finding in result["findings"]:
+        if finding["severity"] != "critical":
+            continue
+        lines = ", ".join(f"{li['line']} ({li['cost_per_hour']:,.0f} {li.get('currency', 'EUR')}/h)"
+                          for li in finding.get("lines_at_risk", []))
+        err.print(f"[red]Segmentation[/red] {finding['title']}" + (f" — puts at risk {lines}" if lines else "")
+                  + "; see `linewatch segmentation check --site kolding`")

@@ -1,6 +1,7 @@
 """`linewatch discover PCAP... [--site S] [--json]`: the devices and talkers seen in packet captures.
 
-Needs no database: the site is a label carried into the output until reconciliation exists.
+Needs no database unless `--store`: then, with `--site S`, the result is reconciled into the
+inventory (`linewatch.discovery.services.reconcile`: matched, shadow, drift) and a summary printed.
 A file that cannot be read is reported (file and byte offset) and the run continues with the next;
 the exit code is then 2.
 """
@@ -21,6 +22,8 @@ def discover(
     files: list[Path] = typer.Argument(..., help="pcap / pcapng capture files (gzip accepted)"),
     site: str | None = typer.Option(None, "--site", help="site label carried into the output"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON document (devices with provenance, talkers)"),
+    store: bool = typer.Option(False, "--store/--no-store",
+                               help="reconcile the devices into the inventory of --site (needs the database)"),
 ) -> None:
     """Find the devices in packet captures: vendor, kind, model, firmware, protocols and roles, talkers."""
     disc = Discovery()
@@ -35,9 +38,16 @@ def discover(
 
             disc.add_file(path, progress=advance)
             progress.update(task, completed=size)
+    if store and not site:
+        err.print("[red]error[/red] --store needs --site: the site whose inventory the devices go into")
+        raise typer.Exit(2)
     for e in disc.errors:
         err.print(f"[red]error[/red] {e}", highlight=False, soft_wrap=True)
-    emit(as_json, disc.document(site), lambda: _human(disc, site))
+    document = disc.document(site)
+    summary = _store(disc, site) if store and site else None
+    if summary is not None:
+        document["reconciliation"] = summary.as_dict()
+    emit(as_json, document, lambda: (_human(disc, site), summary is not None and _human_summary(summary)))
     if disc.errors:
         raise typer.Exit(2)
 
@@ -61,6 +71,36 @@ def _human(disc: Discovery, site: str | None) -> None:
     talkers = disc.talkers()
     if talkers:
         out.print(f"{len(talkers)} talkers (client → server:port); `--json` lists them all")
+
+
+def _store(disc: Discovery, site_slug: str):
+    from linewatch.clitools import setup_django
+
+    setup_django()
+    from linewatch.core.models import Site
+    from linewatch.discovery.services import reconcile
+
+    site = Site.objects.filter(slug=site_slug).first()
+    if site is None:
+        err.print(f"[red]error[/red] --site {site_slug}: no such site (import its site file first)")
+        raise typer.Exit(2)
+    return reconcile(site, disc)
+
+
+def _human_summary(summary) -> None:
+    table = Table(title=f"Reconciled into {summary.site}")
+    for col in ("new", "matched", "shadow", "drift", "reviewed earlier", "changed", "new observations",
+                "drift events"):
+        table.add_column(col, justify="right")
+    table.add_row(*(str(n) for n in (len(summary.new), len(summary.matched), len(summary.shadow),
+                                     len(summary.drift), len(summary.reviewed), len(summary.changed),
+                                     summary.observations, summary.events)))
+    out.print(table)
+    for d in summary.drift:
+        out.print(f"[yellow]drift[/yellow] {d['asset']} ({d['key']}): {d['attribute']} {d['intended']} → "
+                  f"{d['observed']}", highlight=False)
+    for key in summary.shadow:
+        out.print(f"[red]shadow[/red] {key}", highlight=False)
 
 
 if __name__ == "__main__":  # pragma: no cover - a quick look without the main CLI (and for the benchmark)

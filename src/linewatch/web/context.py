@@ -16,13 +16,14 @@ NAV_ITEMS = (
     ("sites", "Sites", Cap.VIEW_SITES),
     ("zones", "Zones & conduits", Cap.VIEW_PLANT),
     ("assets", "Assets", Cap.VIEW_SITES),
+    ("discovered", "Discovered", Cap.VIEW_PLANT),
     ("lines", "Lines", Cap.VIEW_PLANT),
     ("ownership", "Teams & ownership", Cap.VIEW_PLANT),
 )
 
 # Detail pages highlight the navigation entry of their list.
 SECTION_OF = {"site": "sites", "site_zones": "zones", "asset": "assets", "line": "lines", "alert": "alerts",
-              "case": "cases"}
+              "case": "cases", "discovered_device": "discovered"}
 
 
 def navigation(request) -> dict:

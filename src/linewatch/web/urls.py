@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from linewatch.detect import views as detect_views
+from linewatch.discovery import views as discovery_views
 from linewatch.response import views as response_views
 from linewatch.web import views
 
@@ -29,4 +30,6 @@ urlpatterns = [
     path("cases/", detect_views.case_list, name="cases"),
     path("cases/<str:uid>/", detect_views.case_detail, name="case"),
     path("incidents/", response_views.queue, name="incidents"),
+    path("discovered/", discovery_views.discovered_list, name="discovered"),
+    path("discovered/<slug:site>/<str:key>/", discovery_views.discovered_device, name="discovered_device"),
 ]

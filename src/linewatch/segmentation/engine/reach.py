@@ -346,6 +346,22 @@ class Network:
             arrived |= s & sp.nets("d", src)
         return (delivered & sp.with_state(sp.swap(arrived), "NEW")) | local
 
+    def reach_sets(self, src, headers=None, client_ports: tuple[int, int] | None = EPHEMERAL):
+        """Everything a source reaches: (delivered, accepted) NEW packet sets after one forward and one return
+        propagation. `accepted` are the delivered flows whose replies come back; the rest is NO_RETURN."""
+        sp = self.space
+        src = _nets(src)
+        q = (self.headers(None, client_ports) if headers is None else headers) & sp.nets("s", src)
+        run = self.propagate(self._starts(src, q))
+        delivered = sp.false
+        for s in run.delivered.values():
+            delivered |= s
+        return delivered, self._returned(run, delivered, src)
+
+    def device_addresses(self):
+        """The addresses of the modelled devices themselves, as a destination set."""
+        return self._device_addresses()
+
     def zone_matrix(self, zones: dict[str, list], service: Service | None = None,
                     client_ports: tuple[int, int] | None = EPHEMERAL) -> dict[str, dict[str, str]]:
         """Disposition per (from zone, to zone): one forward and one return propagation per source zone."""

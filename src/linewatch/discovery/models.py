@@ -1,0 +1,83 @@
+"""What passive discovery saw, kept apart from the asset record (what is intended).
+
+A `DiscoveredDevice` is one device on the wire at a site (keyed by its MAC, else its IP), with its
+best current attributes and its reconciliation state; every attribute it has comes from
+`Observation` rows that keep their provenance (protocol and message, file, packet, time, confidence).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from linewatch.core.models import Asset, Site
+
+
+class DeviceStatus(models.TextChoices):
+    DISCOVERED = "discovered", "Discovered"  # seen, not yet reconciled (no site model to compare with)
+    MATCHED = "matched", "Matched"  # the same as an asset of the model
+    SHADOW = "shadow", "Shadow device"  # on the wire, absent from the model
+    PROMOTED = "promoted", "Promoted"  # a reviewer made an asset of it
+    DISMISSED = "dismissed", "Dismissed"  # a reviewer decided it needs no asset
+
+
+class DiscoveredDevice(models.Model):
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="discovered_devices")
+    key = models.CharField(max_length=64, help_text="MAC (lower-case, colon separated), else IP address")
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    mac = models.CharField(max_length=17, blank=True)
+    vendor = models.CharField(max_length=200, blank=True)
+    kind = models.CharField(max_length=32, blank=True)
+    kind_reason = models.CharField(max_length=300, blank=True)
+    model = models.CharField(max_length=200, blank=True)
+    firmware = models.CharField(max_length=200, blank=True)
+    serial = models.CharField(max_length=200, blank=True)
+    hostname = models.CharField(max_length=200, blank=True)
+    protocols = models.JSONField(default=dict, blank=True, help_text="protocol -> roles (client, server, peer)")
+    findings = models.JSONField(default=list, blank=True, help_text="posture findings of the engine")
+    first_seen = models.DateTimeField(null=True, blank=True)
+    last_seen = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=DeviceStatus.choices, default=DeviceStatus.DISCOVERED)
+    asset = models.ForeignKey(Asset, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="discovered_devices")
+    match_reason = models.CharField(max_length=300, blank=True)
+    drift = models.JSONField(default=list, blank=True, help_text="[{attribute, intended, observed}] at the last run")
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    reviewed = models.DateTimeField(null=True, blank=True)
+    review_note = models.TextField(blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["site", "key"]
+        constraints = [models.UniqueConstraint(fields=["site", "key"], name="discovered_device_unique_key")]
+        indexes = [models.Index(fields=["site", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.site.slug}/{self.key}" if self.site_id else self.key
+
+    @property
+    def label(self) -> str:
+        return self.hostname or self.ip or self.mac or self.key
+
+
+class Observation(models.Model):
+    """One attribute value seen on the wire, with where it was seen."""
+
+    device = models.ForeignKey(DiscoveredDevice, on_delete=models.CASCADE, related_name="observations")
+    attribute = models.CharField(max_length=64)
+    value = models.CharField(max_length=500)
+    source = models.CharField(max_length=100, help_text="protocol/message, e.g. enip/ListIdentity")
+    file = models.CharField(max_length=300, blank=True)
+    packet = models.PositiveIntegerField(default=0)
+    time = models.DateTimeField(null=True, blank=True)
+    confidence = models.FloatField(default=0.0)
+
+    class Meta:
+        ordering = ["device", "attribute", "-confidence", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["device", "attribute", "value", "source"], name="observation_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.attribute}={self.value} ({self.source})"
