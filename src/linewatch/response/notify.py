@@ -94,7 +94,7 @@ def _advance(notification_id: int, now: dt.datetime, send: Callable[[str, str, s
     attempts = 0
     while True:
         with transaction.atomic():
-            n = Notification.objects.select_for_update().select_related("alert").get(id=notification_id)
+            n = Notification.objects.select_for_update(of=("self",)).select_related("alert").get(id=notification_id)
             if n.alert_id and n.alert.status != "new":
                 _acknowledged(n, now, f"alert {n.alert.status}")
                 return attempts
