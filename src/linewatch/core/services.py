@@ -313,7 +313,9 @@ class OwnershipIndex:
 
 
 def owners_of(asset: Asset) -> Owners:
-    return OwnershipIndex([asset.site]).resolve(asset)
+    """The asset's owners, from an index of every site's rules kept until the model changes
+    (alerts ask this for every new alert; the rules change rarely)."""
+    return _cached("ownership", lambda: OwnershipIndex(Site.objects.all())).resolve(asset)
 
 
 @dataclass
