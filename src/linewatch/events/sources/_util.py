@@ -547,3 +547,24 @@ def class_option(value: Any) -> int | None:
     except KeyError:
         names = ", ".join(c.name.lower() for c in EventClass)
         raise ValueError(f"unknown event class {value!r}; one of {names} or a class_uid") from None
+
+
+class TableSource:
+    """A mixin for sources that read JSON lines, a JSON array or CSV rows (`table_records`):
+    the framing and the first checks of a row, shared so each source only maps its fields."""
+
+    def records(self, stream, context):
+        return table_records(stream, context)
+
+    def row_of(self, record, context) -> dict:
+        """The record as a row, or an InputError naming why it cannot be read."""
+        why = undecodable(record.data)
+        if why is not None:
+            raise self.error(context, record, why)
+        return record.data
+
+    def picked(self, record, context, fields_spec) -> tuple[dict, dict, dict]:
+        """(row, the known fields under their canonical names, the rest) using the `mapping` option."""
+        row = self.row_of(record, context)
+        fields, rest = pick_fields(row, fields_spec, context.options.get("mapping") or None)
+        return row, fields, rest

@@ -65,15 +65,15 @@ reader.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import Any
 
 import msgspec
 
 from linewatch.events.schema import Event, EventClass, PhysicalAccessActivity, Severity, event_uid
 from linewatch.events.sources import Context, Record, Source, register
-from linewatch.events.sources._util import norm_key, parse_time, pick_fields, table_records, undecodable
+from linewatch.events.sources._util import TableSource, norm_key, parse_time, pick_fields, undecodable
 
 # ASHRAE 135 BACnetAccessEvent (the standard's enumeration; 0–15 and 128–164)
 BACNET_ACCESS_EVENT: dict[int, str] = {
@@ -303,7 +303,7 @@ def _put(attrs: dict[str, Any], path: str, value: Any) -> None:
         attrs[path] = value
 
 
-class PacsSource(Source):
+class PacsSource(TableSource, Source):
     """The shared reader: tabular framing, field picking, the event. Subclasses set the columns and
     how a row's result is resolved (the generic source rejects unknown results; the vendor exports
     keep them as OTHER events, since their reports mix in system events)."""
@@ -313,16 +313,9 @@ class PacsSource(Source):
     fields: dict[str, tuple[str, ...]] = _FIELDS
     required: tuple[str, ...] = _REQUIRED
 
-    def records(self, stream: IO[bytes], context: Context) -> Iterator[Record]:
-        return table_records(stream, context)
-
     def parse(self, record: Record, context: Context) -> Iterable[Event]:
-        why = undecodable(record.data)
-        if why is not None:
-            raise self.error(context, record, why)
-        row: dict[str, Any] = record.data
+        row, fields, rest = self.picked(record, context, self.fields)
         mapping = context.options.get("mapping") or None
-        fields, rest = pick_fields(row, self.fields, mapping)
         for field in self.required:
             if field not in fields:
                 hint = f" (mapped to {mapping[field]!r})" if mapping and field in mapping else ""

@@ -30,14 +30,14 @@ error naming the line; other columns are kept in `unmapped`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from typing import IO, Any
+from collections.abc import Iterable
+from typing import Any
 
 import msgspec
 
 from linewatch.events.schema import Event, EventClass, PatrolActivity, Severity, event_uid
 from linewatch.events.sources import Context, Record, Source, register
-from linewatch.events.sources._util import norm_key, parse_time, pick_fields, table_records, undecodable
+from linewatch.events.sources._util import TableSource, norm_key, parse_time
 
 P = PatrolActivity
 
@@ -96,20 +96,13 @@ def _number(value: Any, what: str, low: float, high: float) -> float | None:
 
 
 @register
-class PatrolSource(Source):
+class PatrolSource(TableSource, Source):
     name = "patrol"
     description = "Guard tour checkpoint scans and tour events (JSON lines or CSV)"
     formats = ("JSON lines", "CSV")
 
-    def records(self, stream: IO[bytes], context: Context) -> Iterator[Record]:
-        return table_records(stream, context)
-
     def parse(self, record: Record, context: Context) -> Iterable[Event]:
-        why = undecodable(record.data)
-        if why is not None:
-            raise self.error(context, record, why)
-        row: dict[str, Any] = record.data
-        fields, rest = pick_fields(row, _FIELDS, context.options.get("mapping") or None)
+        row, fields, rest = self.picked(record, context, _FIELDS)
         if not fields.get("time"):
             raise self.error(context, record, "missing required column 'time'" if "time" not in fields
                              else "empty 'time'")

@@ -35,14 +35,14 @@ written; the Linewatch site itself is the ingest's), `status_detail` (a denial's
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from typing import IO, Any
+from collections.abc import Iterable
+from typing import Any
 
 import msgspec
 
 from linewatch.events.schema import Event, EventClass, Severity, VisitorActivity, event_uid
 from linewatch.events.sources import Context, Record, Source, register
-from linewatch.events.sources._util import norm_key, parse_time, pick_fields, table_records, undecodable
+from linewatch.events.sources._util import TableSource, norm_key, parse_time
 
 V = VisitorActivity
 
@@ -99,20 +99,13 @@ def _text(value: Any) -> str | None:
 
 
 @register
-class VisitorSource(Source):
+class VisitorSource(TableSource, Source):
     name = "visitor"
     description = "Visitor management logs: invitations, check-in/out, badges, denials (JSON lines or CSV)"
     formats = ("JSON lines", "CSV")
 
-    def records(self, stream: IO[bytes], context: Context) -> Iterator[Record]:
-        return table_records(stream, context)
-
     def parse(self, record: Record, context: Context) -> Iterable[Event]:
-        why = undecodable(record.data)
-        if why is not None:
-            raise self.error(context, record, why)
-        row: dict[str, Any] = record.data
-        fields, rest = pick_fields(row, _FIELDS, context.options.get("mapping") or None)
+        row, fields, rest = self.picked(record, context, _FIELDS)
         for required in ("time", "action", "visitor"):
             if required not in fields:
                 columns = ", ".join(k for k in row if k != "_extra")

@@ -38,14 +38,21 @@ activity (`SurveillanceActivity`); the rest of each record is kept in `unmapped`
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from typing import IO, Any
+from collections.abc import Iterable
+from typing import Any
 
 import msgspec
 
 from linewatch.events.schema import Event, EventClass, Severity, SurveillanceActivity, event_uid
 from linewatch.events.sources import Context, Record, Source, register
-from linewatch.events.sources._util import clean, dotted, flatten, norm_key, parse_time, table_records, undecodable
+from linewatch.events.sources._util import (
+    TableSource,
+    clean,
+    dotted,
+    flatten,
+    norm_key,
+    parse_time,
+)
 
 S = SurveillanceActivity
 
@@ -136,19 +143,13 @@ def _device_type_id(kind: str | None) -> int:
 
 
 @register
-class VmsHealthSource(Source):
+class VmsHealthSource(TableSource, Source):
     name = "vms-health"
     description = "Camera / NVR health events: Milestone XProtect-style, Axis MQTT-style or flat JSON"
     formats = ("JSON lines",)
 
-    def records(self, stream: IO[bytes], context: Context) -> Iterator[Record]:
-        return table_records(stream, context)
-
     def parse(self, record: Record, context: Context) -> Iterable[Event]:
-        why = undecodable(record.data)
-        if why is not None:
-            raise self.error(context, record, why)
-        doc: dict[str, Any] = record.data
+        doc: dict[str, Any] = self.row_of(record, context)
         if isinstance(doc.get("payload"), dict) and "topic" in doc:  # an MQTT envelope from a subscriber
             doc = {"topic": doc["topic"], **doc["payload"]}
         try:
