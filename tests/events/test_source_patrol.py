@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from linewatch.errors import InputError
 from linewatch.events.schema import EventClass
 from linewatch.events.schema import PatrolActivity as P
-from linewatch.events.sources import Context, get
-
-DATA = Path(__file__).resolve().parent.parent / "data" / "logs" / "patrol"
+from tests.events.samples import read_one_per_record
 
 
 def read(name: str, **options):
-    source = get("patrol")
-    context = Context(source_name=name, options=options)
-    events, errors = {}, []
-    with (DATA / name).open("rb") as stream:
-        for record in source.records(stream, context):
-            try:
-                (events[record.place],) = source.parse(record, context)
-            except InputError as exc:
-                errors.append(exc)
-    return events, errors
+    return read_one_per_record("patrol", "patrol", name, **options)
 
 
 def test_tour_csv():

@@ -3,27 +3,15 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-from linewatch.errors import InputError
 from linewatch.events.schema import EventClass, Severity
 from linewatch.events.schema import SurveillanceActivity as S
 from linewatch.events.sources import Context, Record, get
-
-DATA = Path(__file__).resolve().parent.parent / "data" / "logs" / "vms-health"
+from tests.events.samples import read_one_per_record
 
 
 def read(name: str, **options):
-    source = get("vms-health")
-    context = Context(source_name=name, options=options)
-    events, errors = {}, []
-    with (DATA / name).open("rb") as stream:
-        for record in source.records(stream, context):
-            try:
-                (events[record.place],) = source.parse(record, context)
-            except InputError as exc:
-                errors.append(exc)
-    return events, errors
+    return read_one_per_record("vms-health", "vms-health", name, **options)
 
 
 def test_milestone_events():
