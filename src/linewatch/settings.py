@@ -89,6 +89,10 @@ SECURE_REFERRER_POLICY = "same-origin"
 if os.environ.get("LINEWATCH_HTTPS") == "1":
     SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
 
+# Event batches (POST /api/v1/events) and site files may be larger than Django's 2.5 MB default;
+# the events endpoint refuses more than this itself, with a message.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 32 * 1024 * 1024 + 1
+
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"
 USE_I18N = False

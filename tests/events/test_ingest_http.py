@@ -66,3 +66,12 @@ def test_a_sensor_cannot_send_for_another_site(client, sensor_headers):
     answer = post(client, sensor_headers, [json.dumps(line)]).json()
     assert answer["rejected"] == 1 and "site 'beta'" in answer["results"][0]["reason"]
     assert not StoredEvent.objects.exists()
+
+
+def test_a_large_batch_is_accepted_and_a_huge_one_refused_with_a_reason(client, sensor_headers):
+    lines = [event_line(f"big-{i}", note="x" * 300) for i in range(8000)]  # about 3.4 MB
+    answer = post(client, sensor_headers, lines).json()
+    assert answer["accepted"] == 8000
+    huge = "x" * (32 * 1024 * 1024 + 1)
+    refused = client.post("/api/v1/events?site=alpha", huge, content_type="application/x-ndjson", **sensor_headers)
+    assert refused.status_code == 400 and "split it into batches" in refused.json()["detail"]
