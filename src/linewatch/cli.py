@@ -13,12 +13,9 @@ def _register() -> None:
     from linewatch.core.cli import consequence_command, site_app, token_app, user_app
     from linewatch.demo.cli import demo, migrate, serve
     from linewatch.detect.cli import alerts_app, rules_app
-    from linewatch.discovery.cli import discover
     from linewatch.events.cli import ingest, listen_app, sources_command
     from linewatch.events.worker_cli import worker
-    from linewatch.evidence.cli import evidence_app
-    from linewatch.segmentation.cli import check, reach
-    from linewatch.vulns.cli import feeds_app, vulns_match
+    from linewatch.web.domains import modules
 
     app.add_typer(site_app, name="site")
     app.add_typer(user_app, name="user")
@@ -33,15 +30,8 @@ def _register() -> None:
     app.add_typer(rules_app, name="rules")
     app.add_typer(alerts_app, name="alerts")
     app.command("worker")(worker)
-    app.command("discover")(discover)
-    app.command("reach")(reach)
-    segmentation_app = typer.Typer(help="Segmentation: firewall configs on the plant model, checks.",
-                                   no_args_is_help=True)
-    segmentation_app.command("check")(check)
-    app.add_typer(segmentation_app, name="segmentation")
-    app.add_typer(feeds_app, name="feeds")
-    app.command("vulns")(vulns_match)
-    app.add_typer(evidence_app, name="evidence")
+    for domain_cli in modules("cli"):  # each domain adds its own commands (linewatch.web.domains)
+        domain_cli.register(app)
 
 
 _register()

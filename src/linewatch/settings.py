@@ -27,6 +27,11 @@ INSTALLED_APPS = [
     "linewatch.detect",
     "linewatch.response",
     "linewatch.discovery",
+    "linewatch.vulns",
+    "linewatch.segmentation",
+    "linewatch.evidence",
+    "linewatch.patrols",
+    "linewatch.resilience",
     "linewatch.web",
 ]
 

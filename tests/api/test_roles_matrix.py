@@ -55,6 +55,13 @@ ENDPOINTS: dict[tuple[str, str], Endpoint] = {
     ("GET", "/api/v1/cases"): Endpoint(Cap.VIEW_ALERTS, False),
     ("GET", "/api/v1/cases/{case_uid}"): Endpoint(Cap.VIEW_ALERTS, True),
     ("GET", "/api/v1/discovered"): Endpoint(Cap.VIEW_PLANT, False),
+    # -- discovery (add this domain's rows below this line) --
+    # -- vulns (add this domain's rows below this line) --
+    # -- segmentation (add this domain's rows below this line) --
+    # -- workforce (add this domain's rows below this line) --
+    # -- resilience (add this domain's rows below this line) --
+    # -- patrols (add this domain's rows below this line) --
+    # -- evidence (add this domain's rows below this line) --
 }
 
 # One alert per site about its camera (which guards may see), and one about alpha's PLC (which

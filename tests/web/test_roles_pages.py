@@ -70,6 +70,13 @@ ROUTES: dict[str, tuple[str | Cap, list[dict]]] = {
         {"site": "alpha", "kwargs": {"site": "alpha", "key": MATRIX_KEYS["alpha"]}},
         {"site": "beta", "kwargs": {"site": "beta", "key": MATRIX_KEYS["beta"]}},
     ]),
+    # -- discovery (add this domain's rows below this line) --
+    # -- vulns (add this domain's rows below this line) --
+    # -- segmentation (add this domain's rows below this line) --
+    # -- workforce (add this domain's rows below this line) --
+    # -- resilience (add this domain's rows below this line) --
+    # -- patrols (add this domain's rows below this line) --
+    # -- evidence (add this domain's rows below this line) --
 }
 
 

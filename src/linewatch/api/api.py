@@ -49,13 +49,14 @@ def forbid(message: str = "your role does not allow this") -> HttpError:
 def _register() -> None:
     from linewatch.core.api import router as core_router
     from linewatch.detect.api import router as detect_router
-    from linewatch.discovery.api import router as discovery_router
     from linewatch.events.api import router as events_router
+    from linewatch.web.domains import modules
 
     api.add_router("", core_router)
     api.add_router("", events_router)
     api.add_router("", detect_router)
-    api.add_router("", discovery_router)
+    for domain_api in modules("api"):  # discovery, vulns, segmentation, workforce, … (linewatch.web.domains)
+        api.add_router("", domain_api.router)
 
 
 _register()

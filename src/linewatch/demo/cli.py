@@ -38,6 +38,18 @@ def load_demo(reload: bool = False) -> bool:
     return True
 
 
+def load_domain_demos() -> list[str]:
+    """Each domain's demo data beyond the site files (captures, feeds, configs, people, patrol history…): the
+    `load()` of `linewatch.<domain>.demo` where one exists, in linewatch.web.domains order. Each returns the
+    lines it wants printed; each must be idempotent (a second `linewatch demo` adds nothing)."""
+    from linewatch.web.domains import modules
+
+    lines: list[str] = []
+    for module in modules("demo"):
+        lines.extend(module.load())
+    return lines
+
+
 def demo_logins(data_dir: Path) -> list[dict]:
     """One login per role, made once per data folder with random passwords kept beside the database."""
     from django.contrib.auth import get_user_model
@@ -90,6 +102,8 @@ def demo(
     with err.status("Loading the demo manufacturer…"):
         imported = load_demo(reload)
         logins = demo_logins(data)
+    with err.status("Loading the demo's captures, feeds, configs and history…"):
+        domain_lines = load_domain_demos()
     from linewatch.core.models import Asset, Site
 
     err.print(f"Data folder: {data}")
@@ -99,6 +113,8 @@ def demo(
     for login in logins:
         table.add_row(login["username"], login["password"], login["role"], ", ".join(login["sites"]))
     err.print(table)
+    for line in domain_lines:
+        err.print(line)
     _print_segmentation_findings()
     if no_serve:
         return

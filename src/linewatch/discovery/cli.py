@@ -105,3 +105,7 @@ def _human_summary(summary) -> None:
 
 if __name__ == "__main__":  # pragma: no cover - a quick look without the main CLI (and for the benchmark)
     typer.run(discover)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("discover")(discover)

@@ -96,3 +96,7 @@ def pack(
 
 evidence_app.command("verify")(verify)
 evidence_app.command("pack")(pack)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(evidence_app, name="evidence")

@@ -195,3 +195,11 @@ def _print_check(doc: dict) -> None:
                   "INSUFFICIENT_INFO):")
         for u in doc["unsupported"]:
             out.print(f"  {u['file']}:{u['line']}: {u['why']}: {u['text']}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("reach")(reach)
+    segmentation_app = typer.Typer(help="Segmentation: firewall configs on the plant model, checks.",
+                                   no_args_is_help=True)
+    segmentation_app.command("check")(check)
+    app.add_typer(segmentation_app, name="segmentation")

@@ -164,3 +164,8 @@ def vulns_match(
 
 
 feeds_app.command("import")(feeds_import)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(feeds_app, name="feeds")
+    app.command("vulns")(vulns_match)

@@ -26,6 +26,18 @@ SECTION_OF = {"site": "sites", "site_zones": "zones", "asset": "assets", "line":
               "case": "cases", "discovered_device": "discovered"}
 
 
+@functools.cache
+def _nav_items() -> tuple:
+    """The core entries, then each domain's own (linewatch.web.domains)."""
+    from linewatch.web.domains import modules
+
+    items = list(NAV_ITEMS)
+    for module in modules("urls"):
+        items.extend(getattr(module, "NAV", ()))
+        SECTION_OF.update(getattr(module, "SECTION_OF", {}))
+    return tuple(items)
+
+
 def navigation(request) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
@@ -33,12 +45,13 @@ def navigation(request) -> dict:
     caps = capabilities(user)
     match = getattr(request, "resolver_match", None)
     current = match.url_name if match and match.namespace == "web" else ""
+    items = _nav_items()
     current = SECTION_OF.get(current, current)
     labels = dict(Role.choices)
     return {
         "nav": [
             {"name": f"web:{name}", "label": label, "active": name == current}
-            for name, label, cap in NAV_ITEMS if cap in caps
+            for name, label, cap in items if cap in caps
         ],
         "user_roles": [labels.get(r, r) for r in sorted(roles(user))],
         "show_admin": user.is_staff and can(user, Cap.MANAGE_USERS),

@@ -8,6 +8,7 @@ from linewatch.detect import views as detect_views
 from linewatch.discovery import views as discovery_views
 from linewatch.response import views as response_views
 from linewatch.web import views
+from linewatch.web.domains import modules
 
 app_name = "web"
 
@@ -33,3 +34,6 @@ urlpatterns = [
     path("discovered/", discovery_views.discovered_list, name="discovered"),
     path("discovered/<slug:site>/<str:key>/", discovery_views.discovered_device, name="discovered_device"),
 ]
+
+for _domain_urls in modules("urls"):
+    urlpatterns += _domain_urls.urlpatterns

@@ -1,0 +1,7 @@
+"""Evidence API (under /api/v1)."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+router = Router(tags=["evidence"])

@@ -1,0 +1,3 @@
+"""Evidence: database models."""
+
+from django.db import models  # noqa: F401

@@ -1,0 +1,3 @@
+"""Patrols: database models."""
+
+from django.db import models  # noqa: F401

@@ -1,0 +1,3 @@
+"""Resilience: database models."""
+
+from django.db import models  # noqa: F401

@@ -1,0 +1,3 @@
+"""Segmentation: database models."""
+
+from django.db import models  # noqa: F401

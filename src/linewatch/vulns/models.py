@@ -1,0 +1,3 @@
+"""Vulnerabilities: database models."""
+
+from django.db import models  # noqa: F401
