@@ -31,6 +31,7 @@ ROLE_USERS = {
     "auditor": ("auditor", [], True),
     "guard": ("guard", ["alpha"], False),
     "sensor": ("sensor", ["alpha"], False),
+    "plant-node": ("node", ["alpha"], False),
 }
 
 

@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "linewatch.evidence",
     "linewatch.patrols",
     "linewatch.resilience",
+    "linewatch.nodes",
     "linewatch.web",
 ]
 
@@ -117,3 +118,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LINEWATCH_LOG_LEVEL", "WARNING")},
 }
+
+# Plant nodes (docs/nodes.md): this installation's node name. Empty: a single installation, nothing is kept for
+# forwarding. Set on headquarters ("hq") and on each plant node ("kolding-node", …) to keep a per-site outbox.
+LINEWATCH_NODE = os.environ.get("LINEWATCH_NODE", "")

@@ -62,6 +62,9 @@ ENDPOINTS: dict[tuple[str, str], Endpoint] = {
     # -- resilience (add this domain's rows below this line) --
     # -- patrols (add this domain's rows below this line) --
     # -- evidence (add this domain's rows below this line) --
+    # -- nodes --
+    ("POST", "/api/v1/nodes/push"): Endpoint(Cap.SYNC_NODE, True, denied_elsewhere=403),
+    ("GET", "/api/v1/nodes/pull"): Endpoint(Cap.SYNC_NODE, True, denied_elsewhere=403),
 }
 
 # One alert per site about its camera (which guards may see), and one about alpha's PLC (which
@@ -120,6 +123,14 @@ def request_for(client, method: str, path: str, site: str, token: str):
     url = (path.replace("{slug}", site).replace("{asset_id}", str(camera.pk)).replace("{uid}", ALERT_UIDS[site])
            .replace("{case_uid}", CASE_UIDS[site]))
     headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    if "/nodes/" in path:  # a node's own record of the site (the account name is the node name)
+        if method == "GET":
+            return client.get(f"{url}?site={site}", **headers)
+        origin = accounts.user_for_token(token).get_username()
+        record = {"origin": origin, "site": site, "seq": 1, "kind": "event", "key": f"matrix-{origin}-{site}",
+                  "body": {"uid": f"matrix-{origin}-{site}", "time": 1764000000000, "class_uid": 4001,
+                           "source": "test", "site": site}}
+        return client.post(url, {"records": [record]}, content_type="application/json", **headers)
     if method == "POST" and "/alerts/" in path:
         body = {"acknowledge": {"note": "on it"}, "assign": {"to": "team:alpha-it"},
                 "close": {"reason": "matrix test"}, "comment": {"text": "seen"}}[path.rsplit("/", 1)[1]]

@@ -200,6 +200,7 @@ class Role(models.TextChoices):
     AUDITOR = "auditor", "Auditor (read-only)"
     GUARD = "guard", "Guard"
     SENSOR = "sensor", "Sensor / forwarder (machine)"
+    NODE = "node", "Plant node (machine)"
 
 
 class AuditAction(models.TextChoices):

@@ -29,6 +29,8 @@ class Cap(StrEnum):
     INGEST_EVENTS = "ingest_events"  # send events (sensors, forwarders)
     VIEW_ALERTS = "view_alerts"  # alerts and cases (guards: only those about physical-security devices)
     HANDLE_ALERTS = "handle_alerts"  # acknowledge, assign, close and comment on alerts
+    SYNC_NODE = "sync_node"  # a plant node forwards its records to headquarters and fetches what it missed
+    PATROL = "patrol"  # walk tours: scan checkpoints, attach photos and notes, file guard incident reports
 
 
 ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
@@ -47,8 +49,9 @@ ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
     Role.AUDITOR: frozenset(
         {Cap.VIEW_SITES, Cap.VIEW_PLANT, Cap.VIEW_PEOPLE, Cap.VIEW_AUDIT, Cap.EXPORT, Cap.VIEW_ALERTS}
     ),
-    Role.GUARD: frozenset({Cap.VIEW_SITES, Cap.VIEW_ALERTS}),  # alerts about physical-security devices only
+    Role.GUARD: frozenset({Cap.VIEW_SITES, Cap.VIEW_ALERTS, Cap.PATROL}),  # alerts: physical-security devices only
     Role.SENSOR: frozenset({Cap.INGEST_EVENTS}),
+    Role.NODE: frozenset({Cap.SYNC_NODE}),
 }
 
 # Roles that see every site whatever their assignment says.

@@ -65,10 +65,11 @@ class DetectionWorker:
         """
         start, _ = ConsumerPosition.objects.get_or_create(name=self.name)
         rows = list(StoredEvent.objects.filter(id__gt=start.position).order_by("id")
-                    .values_list("id", "body")[: self.batch])
+                    .values_list("id", "body", "origin")[: self.batch])
         if not rows:
             return 0
-        events = [msgspec.convert(body, Event) for _, body in rows]
+        # Events forwarded by a plant node were detected there (its alerts come with them): not again here.
+        events = [msgspec.convert(body, Event) for _, body, origin in rows if not origin]
         detections = process(events, self.detectors, self.context)
         with transaction.atomic():
             position = ConsumerPosition.objects.select_for_update().get(name=self.name)

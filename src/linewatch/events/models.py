@@ -17,6 +17,8 @@ class StoredEvent(models.Model):
     source = models.CharField(max_length=50, db_index=True)
     body = models.JSONField(help_text="The whole normalized event")
     received = models.DateTimeField(auto_now_add=True)
+    origin = models.CharField(max_length=64, blank=True, default="",
+                              help_text="The plant node that recorded it, when it came from one (linewatch.nodes)")
 
     class Meta:
         ordering = ["-time"]

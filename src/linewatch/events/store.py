@@ -23,7 +23,11 @@ class StoreResult:
     duplicates: int
 
 
-def store_events(events: Sequence[Event]) -> StoreResult:
+def store_events(events: Sequence[Event], origin: str = "") -> StoreResult:
+    """Store each event once. `origin` names the plant node that recorded events forwarded from it; events
+    recorded here are also queued for forwarding when this installation is a node (linewatch.nodes)."""
+    from linewatch.nodes.replication import append
+
     unique: dict[str, Event] = {}
     for event in events:
         unique.setdefault(event.uid, event)
@@ -39,10 +43,13 @@ def store_events(events: Sequence[Event]) -> StoreResult:
                 StoredEvent(
                     uid=e.uid, time=dt.datetime.fromtimestamp(e.time / 1000, dt.UTC), class_uid=e.class_uid,
                     activity_id=e.activity_id, site_slug=e.site, source=e.source, body=msgspec.to_builtins(e),
+                    origin=origin,
                 )
                 for e in new
             ],
             batch_size=500,
             ignore_conflicts=True,  # a concurrent writer stored it first: still exactly once
         )
+        if not origin:
+            append("event", ((e.site, e.uid, msgspec.to_builtins(e)) for e in new))
     return StoreResult(new, duplicates + len(existing))

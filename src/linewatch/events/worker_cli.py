@@ -32,6 +32,7 @@ def worker(
                                    help="Distributed: take part in the stateless stage (store, enrich, detect)."),
     partitioned: bool = typer.Option(True, "--partitioned/--no-partitioned",
                                      help="Distributed: own partitions of the stateful (correlation) stage."),
+    drain: bool = typer.Option(False, "--drain", help="Embedded: process every stored event, then exit."),
 ) -> None:
     """Run stream processing until stopped: the embedded detection worker, or with
     LINEWATCH_NATS_URL a distributed worker on NATS JetStream (run any number of them)."""
@@ -45,6 +46,15 @@ def worker(
         err.print(f"Stopping ({signal.Signals(signum).name})…")
         stop.set()
 
+    if drain and not nats_url():
+        setup_django(migrate=True)
+        from linewatch.detect.worker import DetectionWorker
+
+        done = DetectionWorker(_detectors(), batch=batch)
+        while done.run_once():
+            pass
+        err.print(f"Worker drained the event log: {done.alerts} new alerts.")
+        return
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from importlib import import_module
 from types import ModuleType
 
-DOMAINS = ("discovery", "vulns", "segmentation", "workforce", "resilience", "patrols", "evidence")
+DOMAINS = ("discovery", "vulns", "segmentation", "workforce", "resilience", "patrols", "evidence", "nodes")
 
 
 def modules(kind: str) -> list[ModuleType]:

@@ -1,0 +1,235 @@
+"""A plant node cut off from headquarters keeps recording; when the link returns, headquarters holds exactly the
+plant's records, once, and the plant receives what headquarters recorded meanwhile.
+
+Headquarters is this test process (Django's live server on the test database, node name "hq"); the plant is the
+real `linewatch` command in subprocesses on its own SQLite data folder; the link between them is a TCP relay the
+test cuts and restores.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TEST_SITES
+
+PLANT = "plant-alpha"
+VMS_RECORDS = [  # two cameras of site alpha going offline and one back online, as a VMS reports them
+    {"time": "2026-11-25T06:12:09Z", "device": "cam-1", "device_type": "camera", "event": "offline",
+     "vms": "NVR-1", "reason": "ping timeout 3/3"},
+    {"time": "2026-11-25T06:13:40Z", "device": "cam-2", "device_type": "camera", "event": "tamper",
+     "vms": "NVR-1", "reason": "scene changed"},
+    {"time": "2026-11-25T06:20:31Z", "device": "cam-1", "device_type": "camera", "event": "online", "vms": "NVR-1"},
+]
+
+
+class Link:
+    """A TCP relay from the plant to headquarters that can be cut (connections refused) and restored."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target = target_port
+        self.server = socket.socket()
+        self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.server.bind(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.server.listen(16)
+        self.up = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            if not self.up:
+                client.close()  # the link is down: nothing gets through
+                continue
+            upstream = socket.create_connection(("127.0.0.1", self.target))
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(a: socket.socket, b: socket.socket) -> None:
+        try:
+            while data := a.recv(65536):
+                b.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (a, b):
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        self.server.close()
+
+
+class Plant:
+    """The plant node: `linewatch` in a subprocess with its own data folder and database."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.db = folder / "plant.sqlite3"
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "DATABASE_URL"))}
+        self.env.update(LINEWATCH_DATA=str(folder), DATABASE_URL=f"sqlite:///{self.db}", LINEWATCH_NODE=PLANT,
+                        LINEWATCH_SECRET_KEY="plant-test-only")
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        done = subprocess.run([sys.executable, "-m", "linewatch.cli", *args], env=self.env, capture_output=True,
+                              text=True, timeout=180)
+        if check and done.returncode:
+            pytest.fail(f"linewatch {' '.join(args)} exited {done.returncode}: {done.stderr[-2000:]}")
+        return done
+
+    def rows(self, sql: str) -> list[tuple]:
+        with sqlite3.connect(self.db) as con:
+            return con.execute(sql).fetchall()
+
+
+@pytest.fixture
+def hq(settings, transactional_db, live_server):
+    from linewatch.core import accounts
+    from linewatch.core.sitefile.importer import import_files
+
+    settings.LINEWATCH_NODE = "hq"
+    import_files(sorted(str(p) for p in TEST_SITES.glob("*.yaml")))
+    node = accounts.create_user(PLANT, "not-used-by-machines-1", "node", sites=["alpha"])
+    return {"url": live_server.url, "token": accounts.create_token(node, "sync"), "port": live_server.thread.port}
+
+
+def _hq_events() -> dict[str, dict]:
+    from linewatch.events.models import StoredEvent
+
+    return {e.uid: e.body for e in StoredEvent.objects.filter(site_slug="alpha")}
+
+
+def test_cut_link_then_catch_up_exactly_once(hq, tmp_path):
+    from linewatch.detect.cases import acknowledge
+    from linewatch.detect.models import Alert, AlertNote
+    from linewatch.detect.worker import DetectionWorker, default_detectors
+    from linewatch.events.models import StoredEvent
+
+    link = Link(hq["port"])
+    plant = Plant(tmp_path)
+    sync = ("node", "sync", "--once", "--json", "--upstream", f"http://127.0.0.1:{link.port}",
+            "--token", hq["token"])
+    try:
+        plant.run("site", "import", str(TEST_SITES / "alpha.yaml"))
+        # The link is down: the plant keeps ingesting and detecting on its own.
+        health = tmp_path / "vms.jsonl"
+        health.write_text("".join(json.dumps(r) + "\n" for r in VMS_RECORDS))
+        plant.run("ingest", "--source", "vms-health", "--site", "alpha", str(health))
+        plant.run("worker", "--drain")
+        plant_events = {uid: json.loads(body) for uid, body in
+                        plant.rows("select uid, body from events_storedevent where site_slug='alpha'")}
+        plant_alerts = dict(plant.rows("select uid, title from detect_alert"))
+        assert plant_events and plant_alerts, "the plant recorded nothing to forward"
+
+        cut = plant.run(*sync, check=False)
+        assert cut.returncode == 1
+        assert "unreachable" in cut.stderr and "records wait in the outbox" in cut.stderr
+        assert not _hq_events() and not Alert.objects.exists()
+
+        # The link returns: headquarters gets exactly the plant's records.
+        link.up = True
+        report = json.loads(plant.run(*sync).stdout)
+        assert report[0]["pending"] == 0 and report[0]["pushed"] >= len(plant_events) + len(plant_alerts)
+        assert _hq_events() == plant_events
+        assert dict(Alert.objects.values_list("uid", "title")) == plant_alerts
+        assert set(StoredEvent.objects.values_list("origin", flat=True)) == {PLANT}
+
+        # Again: nothing is sent twice, nothing doubles.
+        again = json.loads(plant.run(*sync).stdout)
+        assert again[0]["pushed"] == 0
+        assert len(_hq_events()) == len(plant_events) and Alert.objects.count() == len(plant_alerts)
+
+        # Headquarters does not detect again on what the plant already detected on.
+        worker = DetectionWorker(default_detectors())
+        while worker.run_once():
+            pass
+        assert worker.alerts == 0 and Alert.objects.count() == len(plant_alerts)
+
+        # What headquarters does meanwhile reaches the plant: an acknowledgement and its handoff note.
+        from linewatch.core import accounts
+
+        analyst = accounts.create_user("hq-analyst", "correct-horse-battery", "security_analyst", all_sites=True)
+        alert = Alert.objects.order_by("uid").first()
+        acknowledge(alert, analyst, note="seen at HQ")
+        back = json.loads(plant.run(*sync).stdout)
+        assert back[0]["pulled"] >= 2
+        assert plant.rows(f"select status from detect_alert where uid='{alert.uid}'") == [("acknowledged",)]
+        notes = plant.rows(f"select text from detect_alertnote where alert_id='{alert.uid}'")
+        plant_notes = sorted(text for (text,) in notes)
+        assert "seen at HQ" in plant_notes  # beside the plant's own routing note, forwarded earlier
+        # …and does not come back up as if the plant had made it
+        assert json.loads(plant.run(*sync).stdout)[0]["pushed"] == 0
+        assert sorted(AlertNote.objects.filter(alert=alert).values_list("text", flat=True)) == plant_notes
+    finally:
+        link.close()
+
+
+def _push(client, token: str, records: list[dict]):
+    return client.post("/api/v1/nodes/push", data=json.dumps({"records": records}), content_type="application/json",
+                       HTTP_AUTHORIZATION=f"Bearer {token}")
+
+
+def _event_record(seq: int, uid: str, origin: str = PLANT, site: str = "alpha") -> dict:
+    body = {"uid": uid, "time": 1_700_000_000_000 + seq, "class_uid": 4001, "source": "test", "site": site}
+    return {"origin": origin, "site": site, "seq": seq, "kind": "event", "key": uid, "body": body}
+
+
+@pytest.fixture
+def node_token(settings, alpha_beta):
+    from linewatch.core import accounts
+
+    settings.LINEWATCH_NODE = "hq"
+    node = accounts.create_user(PLANT, "not-used-by-machines-1", "node", sites=["alpha"])
+    return accounts.create_token(node, "sync")
+
+
+def test_a_gap_in_the_sequence_is_an_alert(client, node_token):
+    from linewatch.detect.models import Alert
+    from linewatch.events.models import StoredEvent
+
+    first = _push(client, node_token, [_event_record(1, "e1"), _event_record(2, "e2")])
+    assert first.status_code == 200 and first.json()["acked"] == {"alpha": 2}
+    answer = _push(client, node_token, [_event_record(6, "e6")]).json()
+    assert answer["gaps"] == [{"site": "alpha", "origin": PLANT, "from": 3, "to": 5}]
+    gap = Alert.objects.get(rule_id="lw-node-sync-gap")
+    assert gap.site_slug == "alpha" and "3–5" in gap.finding["finding_info"]["desc"]
+    # a retry of what was already applied is skipped, not doubled
+    retry = _push(client, node_token, [_event_record(2, "e2")]).json()
+    assert retry["duplicates"] == 1 and retry["acked"] == {"alpha": 6}
+    assert StoredEvent.objects.filter(uid__in=["e1", "e2", "e6"]).count() == 3
+
+
+@pytest.mark.parametrize(("records", "status", "reason"), [
+    ([_event_record(1, "x1", site="beta")], 403, "does not serve site(s) beta"),
+    ([_event_record(1, "x1", origin="other-node")], 400, "a node forwards only its own records"),
+    ([{**_event_record(1, "x1"), "kind": "launch-missiles"}], 400, "unknown kind"),
+    ([_event_record(1, "x1"), {**_event_record(2, "x2"), "seq": 0}], 400, "seq must be a positive integer"),
+])
+def test_a_bad_push_is_refused_whole(client, node_token, records, status, reason):
+    from linewatch.events.models import StoredEvent
+
+    answer = _push(client, node_token, records)
+    assert answer.status_code == status and reason in answer.content.decode()
+    assert not StoredEvent.objects.filter(uid__in=["x1", "x2"]).exists()
+
+
+def test_only_node_accounts_may_sync(client, role_users):
+    from linewatch.core import accounts
+
+    token = accounts.create_token(role_users["analyst"], "t")
+    assert _push(client, token, [_event_record(1, "y1")]).status_code == 403
+    assert client.get("/api/v1/nodes/pull?site=alpha", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 403
