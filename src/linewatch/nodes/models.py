@@ -38,7 +38,7 @@ class SiteSequence(models.Model):
     last = models.BigIntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["origin", "site_slug"], name="nodes_site_sequence")]
+        constraints = [models.UniqueConstraint(fields=["origin", "site_slug"], name="nodes_sequence_once")]
 
     def __str__(self) -> str:
         return f"{self.origin}/{self.site_slug} at {self.last}"
@@ -63,7 +63,7 @@ class Cursor(models.Model):
     last_error = models.CharField(max_length=500, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["peer", "site_slug", "direction"], name="nodes_cursor")]
+        constraints = [models.UniqueConstraint(fields=["peer", "site_slug", "direction"], name="nodes_cursor_once")]
 
     def __str__(self) -> str:
         return f"{self.direction} {self.peer}/{self.site_slug} at {self.last_seq}"

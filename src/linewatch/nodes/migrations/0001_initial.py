@@ -23,7 +23,7 @@ class Migration(migrations.Migration):
                 ('last_error', models.CharField(blank=True, max_length=500)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('peer', 'site_slug', 'direction'), name='nodes_cursor')],
+                'constraints': [models.UniqueConstraint(fields=('peer', 'site_slug', 'direction'), name='nodes_cursor_once')],
             },
         ),
         migrations.CreateModel(
@@ -52,7 +52,7 @@ class Migration(migrations.Migration):
                 ('last', models.BigIntegerField(default=0)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('origin', 'site_slug'), name='nodes_site_sequence')],
+                'constraints': [models.UniqueConstraint(fields=('origin', 'site_slug'), name='nodes_sequence_once')],
             },
         ),
     ]
