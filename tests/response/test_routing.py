@@ -56,6 +56,13 @@ def test_an_unowned_camera_is_an_ownership_gap_routed_by_the_site_default():
 
     gaps = [(g.asset.name, g.problem) for g in services.ownership_gaps(Site.objects.filter(slug="alpha"))]
     assert ("cam-1", "no accountable owner") in gaps
+    # nobody acknowledges: the clock runs out and the alert climbs past the site default
+    routing = alert.routing
+    assert escalate_due(routing.due - dt.timedelta(seconds=1)) == 0
+    assert escalate_due(routing.due + dt.timedelta(seconds=1)) == 1
+    alert.refresh_from_db()
+    assert alert.notes.filter(via="escalation").exists()
+    assert alert.routing.level == 1 and alert.assigned_team.slug == alert.routing.ladder[1]["team"]
 
 
 @pytest.mark.usefixtures("alpha_beta")

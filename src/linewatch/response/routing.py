@@ -57,7 +57,7 @@ def ladder_for(alert: Alert) -> tuple[list[dict], bool]:
     if site is not None:
         for team in Team.objects.filter(site=site, kind="management"):
             add(team, "site lead", _lead(team))
-        if not rungs:  # nothing owns it and no site lead: the site's security team
+        if gap:  # nothing owns it: after the site lead, the site's security team, so the ladder has a next rung
             for team in Team.objects.filter(site=site, kind="physical_security"):
                 add(team, "site security (no owner known)")
     return rungs, gap
