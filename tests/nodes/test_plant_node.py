@@ -8,18 +8,12 @@ test cuts and restores.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import socket
-import sqlite3
-import subprocess
-import sys
-import threading
-from pathlib import Path
+import time
 
 import pytest
 
+from linewatch.nodes.drill import Link, PlantNode
 from tests.conftest import TEST_SITES
 
 PLANT = "plant-alpha"
@@ -32,68 +26,12 @@ VMS_RECORDS = [  # two cameras of site alpha going offline and one back online, 
 ]
 
 
-class Link:
-    """A TCP relay from the plant to headquarters that can be cut (connections refused) and restored."""
-
-    def __init__(self, target_port: int) -> None:
-        self.target = target_port
-        self.server = socket.socket()
-        self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.server.bind(("127.0.0.1", 0))
-        self.port = self.server.getsockname()[1]
-        self.server.listen(16)
-        self.up = False
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.server.accept()
-            except OSError:
-                return
-            if not self.up:
-                client.close()  # the link is down: nothing gets through
-                continue
-            upstream = socket.create_connection(("127.0.0.1", self.target))
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pipe(a: socket.socket, b: socket.socket) -> None:
+class Plant(PlantNode):
+    def run(self, *args: str, check: bool = True):
         try:
-            while data := a.recv(65536):
-                b.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (a, b):
-                with contextlib.suppress(OSError):
-                    s.shutdown(socket.SHUT_RDWR)
-
-    def close(self) -> None:
-        self.server.close()
-
-
-class Plant:
-    """The plant node: `linewatch` in a subprocess with its own data folder and database."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.db = folder / "plant.sqlite3"
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "DATABASE_URL"))}
-        self.env.update(LINEWATCH_DATA=str(folder), DATABASE_URL=f"sqlite:///{self.db}", LINEWATCH_NODE=PLANT,
-                        LINEWATCH_SECRET_KEY="plant-test-only")
-
-    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        done = subprocess.run([sys.executable, "-m", "linewatch.cli", *args], env=self.env, capture_output=True,
-                              text=True, timeout=180)
-        if check and done.returncode:
-            pytest.fail(f"linewatch {' '.join(args)} exited {done.returncode}: {done.stderr[-2000:]}")
-        return done
-
-    def rows(self, sql: str) -> list[tuple]:
-        with sqlite3.connect(self.db) as con:
-            return con.execute(sql).fetchall()
+            return super().run(*args, check=check)
+        except RuntimeError as exc:
+            pytest.fail(str(exc))
 
 
 @pytest.fixture
@@ -120,7 +58,7 @@ def test_cut_link_then_catch_up_exactly_once(hq, tmp_path):
     from linewatch.events.models import StoredEvent
 
     link = Link(hq["port"])
-    plant = Plant(tmp_path)
+    plant = Plant(tmp_path, PLANT, ("alpha",))
     sync = ("node", "sync", "--once", "--json", "--upstream", f"http://127.0.0.1:{link.port}",
             "--token", hq["token"])
     try:
@@ -130,6 +68,21 @@ def test_cut_link_then_catch_up_exactly_once(hq, tmp_path):
         health.write_text("".join(json.dumps(r) + "\n" for r in VMS_RECORDS))
         plant.run("ingest", "--source", "vms-health", "--site", "alpha", str(health))
         plant.run("worker", "--drain")
+        # …and runs a roll call of its own: people badge in, a crisis is declared, answers come in at the kiosk
+        from linewatch.core.models import Site
+        from linewatch.nodes.drill import drill_events
+
+        badges, _ = drill_events(Site.objects.get(slug="alpha"), int(time.time() * 1000))
+        (tmp_path / "badges.jsonl").write_text("".join(json.dumps(r) + "\n" for r in badges))
+        plant.run("ingest", "--source", "pacs-generic", "--site", "alpha", str(tmp_path / "badges.jsonl"))
+        crisis = json.loads(plant.run("crisis", "declare", "--site", "alpha", "--type", "infrastructure",
+                                      "--exercise", "--json").stdout)["uid"]
+        codes = [c for (c,) in plant.rows("select code from resilience_participant order by code")]
+        assert codes, "the roll call has an audience"
+        for code in codes[:2]:
+            plant.run("crisis", "answer", "--site", "alpha", "--code", code, "safe")
+        plant_answers = sorted(plant.rows("select p.code, a.answer, a.channel from resilience_rollcallanswer a "
+                                          "join resilience_participant p on a.participant_id = p.id"))
         plant_events = {uid: json.loads(body) for uid, body in
                         plant.rows("select uid, body from events_storedevent where site_slug='alpha'")}
         plant_alerts = dict(plant.rows("select uid, title from detect_alert"))
@@ -147,11 +100,17 @@ def test_cut_link_then_catch_up_exactly_once(hq, tmp_path):
         assert _hq_events() == plant_events
         assert dict(Alert.objects.values_list("uid", "title")) == plant_alerts
         assert set(StoredEvent.objects.values_list("origin", flat=True)) == {PLANT}
+        from linewatch.resilience.models import Participant, RollCallAnswer
+
+        assert sorted(RollCallAnswer.objects.filter(participant__roll_call__crisis__uid=crisis)
+                      .values_list("participant__code", "answer", "channel")) == plant_answers
+        assert Participant.objects.filter(roll_call__crisis__uid=crisis).count() == len(codes)
 
         # Again: nothing is sent twice, nothing doubles.
         again = json.loads(plant.run(*sync).stdout)
         assert again[0]["pushed"] == 0
         assert len(_hq_events()) == len(plant_events) and Alert.objects.count() == len(plant_alerts)
+        assert RollCallAnswer.objects.count() == len(plant_answers)
 
         # Headquarters does not detect again on what the plant already detected on.
         worker = DetectionWorker(default_detectors())

@@ -96,6 +96,8 @@ class Simulator:
             self.badge_denials_then_vpn,
             self.camera_talks_to_erp,
             self.remote_session_into_ot,
+            self.contractor_after_work_order,
+            self.visitor_wanders_unescorted,
         ]
         self.incident_index = 0
         self.pending: list[tuple[int, int, Event]] = []
@@ -207,6 +209,23 @@ class Simulator:
         return [self.event(now, EventClass.AUTHORIZE_SESSION, 1, jump.site, {
             "user.name": person.key, "actor.user.name": person.key, "src_endpoint.ip": jump.ip,
             "dst_endpoint.ip": ews.ip, "is_remote": True, "session.uid": f"rdp-{self.counter}"})]
+
+    def contractor_after_work_order(self, now: int) -> list[Event]:
+        """The compressor contractor's work order closed; their grant did not (linewatch.workforce)."""
+        person = next((p for p in self.plant.people if p.key == "ctr-20203"), None)
+        door = next((d for d in self.plant.doors if d.area == "ammonia-machine-room"), None)
+        if person is None or door is None:
+            return []
+        return [self.badge(now, door, person, PhysicalAccessActivity.GRANTED, "granted")]
+
+    def visitor_wanders_unescorted(self, now: int) -> list[Event]:
+        """The auditor visiting HQ badges into the server room without her host."""
+        person = next((p for p in self.plant.people if p.affiliation == "visitor"), None)
+        door = next((d for d in self.plant.doors if person and d.site == person.site and d.area == "server-room"),
+                    None)
+        if person is None or door is None:
+            return []
+        return [self.badge(now, door, person, PhysicalAccessActivity.GRANTED, "granted")]
 
     # ------------------------------------------------------------ driving
 

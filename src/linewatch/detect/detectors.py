@@ -25,4 +25,9 @@ def load_detectors(correlations: bool = True) -> list:
         return testing.detectors(test)
     from linewatch.detect.sigma import SigmaDetector
 
-    return [SigmaDetector.from_paths(rule_paths(), run_correlations=correlations)]
+    detectors: list = [SigmaDetector.from_paths(rule_paths(), run_correlations=correlations)]
+    if correlations:  # stateful: in the distributed mode it would see one worker's share of a person's events
+        from linewatch.workforce.detector import WorkforcePipelineDetector
+
+        detectors.append(WorkforcePipelineDetector())
+    return detectors

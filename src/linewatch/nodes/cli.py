@@ -15,15 +15,13 @@ node_app = typer.Typer(help="Plant nodes: forward to headquarters and catch up a
 
 
 def _sites(given: list[str]) -> list[str]:
-    from linewatch.core.models import Site
+    """The sites to sync: those given (or LINEWATCH_NODE_SITES), else those this node has made records for."""
     from linewatch.nodes.models import OutboxRecord
     from linewatch.nodes.replication import node_name
 
     if given:
-        return given
-    slugs = set(Site.objects.values_list("slug", flat=True))
-    slugs.update(OutboxRecord.objects.filter(origin=node_name()).values_list("site_slug", flat=True).distinct())
-    return sorted(slugs)
+        return sorted({s.strip() for item in given for s in item.split(",") if s.strip()})
+    return sorted(set(OutboxRecord.objects.filter(origin=node_name()).values_list("site_slug", flat=True)))
 
 
 @node_app.command("sync")
@@ -32,7 +30,8 @@ def sync(
                                  "(LINEWATCH_UPSTREAM)."),
     token: str = typer.Option(os.environ.get("LINEWATCH_UPSTREAM_TOKEN", ""), help="This node's API token at "
                               "headquarters (LINEWATCH_UPSTREAM_TOKEN).", show_default=False),
-    site: list[str] = typer.Option([], help="Sites to sync (default: every site of this node)."),
+    site: list[str] = typer.Option([], envvar="LINEWATCH_NODE_SITES", help="The sites this node serves "
+                                   "(LINEWATCH_NODE_SITES, comma-separated); default: those it has records of."),
     once: bool = typer.Option(False, "--once", help="Sync once and exit: 1 if headquarters is unreachable."),
     every: float = typer.Option(10.0, min=0.5, help="Seconds between rounds when running continuously."),
     json_out: bool = typer.Option(False, "--json", help="One JSON report per round."),
@@ -110,6 +109,38 @@ def _show_status(me: str, rows: list[dict], cursors: list[dict]) -> None:
     for c in cursors:
         table.add_row(c["peer"], c["site"], c["direction"], str(c["last_seq"]), c["updated"][:19], c["last_error"])
     out.print(table)
+
+
+@node_app.command("drill")
+def drill(
+    site: str = typer.Option("rendsburg", help="The plant whose link is cut (a site of this installation)."),
+    json_out: bool = typer.Option(False, "--json", help="The counts as JSON."),
+) -> None:
+    """A cut-link drill on this installation: a plant node for SITE loses its link (a power outage), keeps
+    ingesting, detecting and running its roll call, then headquarters catches up when the link returns."""
+    setup_django()
+    from linewatch.core.models import Site
+    from linewatch.demo.cli import load_demo
+    from linewatch.nodes.drill import run_drill
+
+    if not Site.objects.exists():
+        with err.status("Loading the demo manufacturer…"):
+            load_demo()
+    if not Site.objects.filter(slug=site).exists():
+        err.print(f"[red]error[/red] no site {site!r} here (sites: "
+                  f"{', '.join(Site.objects.values_list('slug', flat=True))})")
+        raise typer.Exit(2)
+    result = run_drill(site, say=lambda text: err.print(text))
+
+    def human() -> None:
+        table = Table("record", "at the plant", "at headquarters", "", title="Headquarters caught up")
+        for kind, (plant, hq) in result["counts"].items():
+            table.add_row(kind, str(plant), str(hq), "[green]same[/green]" if plant == hq else "[red]differs[/red]")
+        out.print(table)
+        out.print("Open the crisis room at headquarters to see the plant's roll call: "
+                  f"/crises/{result['crisis']}/" if result.get("crisis") else "")
+
+    emit(json_out, result, human)
 
 
 def register(app: typer.Typer) -> None:

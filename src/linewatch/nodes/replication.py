@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import transaction
 
 from linewatch.nodes.models import Cursor, OutboxRecord, SiteSequence
@@ -134,7 +135,11 @@ def receive(origin: str, records: list[dict]) -> Received:
                 gap = {"site": site, "origin": origin, "from": cursor.last_seq + 1, "to": seq - 1}
                 result.gaps.append(gap)
                 _raise_gap(gap)
-            changed = REGISTRY[record["kind"]].apply(site, record["key"], record["body"], origin)
+            try:
+                changed = REGISTRY[record["kind"]].apply(site, record["key"], record["body"], origin)
+            except (ValueError, LookupError, ObjectDoesNotExist, TypeError) as exc:  # the batch rolls back whole
+                raise RecordError(f"record {site}#{seq} ({record['kind']} {record['key']}) cannot be applied: "
+                                  f"{exc}") from exc
             if changed:
                 result.applied += 1
             else:
@@ -186,6 +191,7 @@ def _raise_gap(gap: dict) -> None:
 
 def connect_signals() -> None:
     """Register the built-in kinds (events, alerts, notes); other domains register theirs from their own apps."""
-    from linewatch.nodes import kinds
+    from linewatch.nodes import kinds, resilience_kinds
 
     kinds.install()
+    resilience_kinds.install()

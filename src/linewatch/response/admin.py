@@ -13,7 +13,7 @@ class RoutingAdmin(admin.ModelAdmin):
 
 @admin.register(models.ContactPath)
 class ContactPathAdmin(admin.ModelAdmin):
-    list_display = ["team", "person", "priority", "label"]
+    list_display = ["team", "person", "priority", "label", "quiet_start", "quiet_end"]
     list_filter = ["team"]
 
 
@@ -30,3 +30,17 @@ class DeliveryAttemptAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(models.Receipt)
+class ReceiptAdmin(admin.ModelAdmin):
+    list_display = ["time", "notification", "attempt", "kind", "source"]
+    list_filter = ["kind"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(models.MessageTemplate)
+class MessageTemplateAdmin(admin.ModelAdmin):
+    list_display = ["slug", "subject"]

@@ -30,6 +30,10 @@ class ContactPath(models.Model):
     priority = models.PositiveSmallIntegerField(help_text="1 is tried first")
     url = models.CharField(max_length=500, help_text="Apprise URL: mailto://relay:25?to=…, json://…, mqtt://…, ntfy://…")
     label = models.CharField(max_length=100, blank=True)
+    quiet_start = models.TimeField(null=True, blank=True,
+                                   help_text="Quiet hours (local time of the team's or person's site): only "
+                                             "critical messages use this path between start and end")
+    quiet_end = models.TimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["team", "person", "priority"]
@@ -56,6 +60,8 @@ class Notification(models.Model):
     id = models.BigAutoField(primary_key=True)
     alert = models.ForeignKey(Alert, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications")
     team = models.ForeignKey("core.Team", null=True, blank=True, on_delete=models.SET_NULL)
+    person = models.ForeignKey("core.Person", null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="notifications", help_text="A message to one person (roll call)")
     subject = models.CharField(max_length=300)
     body = models.TextField()
     ladder = models.JSONField(help_text="The contact URLs in order, fixed when the message was queued")
@@ -64,6 +70,10 @@ class Notification(models.Model):
     next_attempt = models.DateTimeField(db_index=True)
     ack_window_seconds = models.PositiveIntegerField(default=300)
     exercise = models.BooleanField(default=False, help_text="A drill: delivered and recorded, marked as exercise")
+    critical = models.BooleanField(default=True, help_text="Critical messages ignore quiet hours")
+    automatic = models.BooleanField(default=False, help_text="Raised by a trigger, not a person: flood-guarded")
+    digest = models.BooleanField(default=False, help_text="Collects the automatic messages the flood guard held")
+    held = models.PositiveIntegerField(default=0, help_text="For a digest: how many messages it replaces")
     created = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -87,3 +97,41 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.notification_id} rung {self.rung} {self.channel}: {self.outcome}"
+
+
+class ReceiptKind(models.TextChoices):
+    TRANSPORT = "transport", "Accepted by the transport"
+    DELIVERED = "delivered", "Delivered (the channel says so)"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged by a person"
+    ANSWERED = "answered", "Answered (roll call)"
+
+
+class Receipt(models.Model):
+    """What is known about a message after sending, per attempt: each kind is kept with its source,
+    so a dashboard never shows "sent" as "received"."""
+
+    id = models.BigAutoField(primary_key=True)
+    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="receipts")
+    attempt = models.ForeignKey(DeliveryAttempt, null=True, blank=True, on_delete=models.CASCADE,
+                                related_name="receipts")
+    kind = models.CharField(max_length=16, choices=ReceiptKind.choices)
+    time = models.DateTimeField()
+    source = models.CharField(max_length=200, help_text="Who told us: the SMTP relay, the broker, a user, a reply")
+
+    class Meta:
+        ordering = ["time", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.notification_id} {self.kind}"
+
+
+class MessageTemplate(models.Model):
+    """A message text with $variables (string.Template); overrides the built-in text of the same slug."""
+
+    slug = models.SlugField(unique=True, help_text="alert, crisis_declared, rollcall, rollcall_reminder, "
+                                                   "rollcall_unaccounted, digest")
+    subject = models.CharField(max_length=300)
+    body = models.TextField()
+
+    def __str__(self) -> str:
+        return self.slug

@@ -17,3 +17,61 @@ class WorkOrderAdmin(admin.ModelAdmin):
 class AuthorisationAdmin(admin.ModelAdmin):
     list_display = ["person", "area", "site", "valid_from", "valid_to", "work_order", "granted_by"]
     list_filter = ["site"]
+
+
+@admin.register(models.Credential)
+class CredentialAdmin(admin.ModelAdmin):
+    list_display = ["identifier", "kind", "system", "issue_code", "person", "status", "valid_to", "is_decoy"]
+    list_filter = ["kind", "status", "is_decoy"]
+    search_fields = ["identifier", "person__key", "person__name"]
+
+
+@admin.register(models.Training)
+class TrainingAdmin(admin.ModelAdmin):
+    list_display = ["person", "kind", "completed_on", "expires_on"]
+    list_filter = ["kind"]
+
+
+@admin.register(models.ZoneRequirement)
+class ZoneRequirementAdmin(admin.ModelAdmin):
+    list_display = ["area", "kind"]
+
+
+@admin.register(models.Visit)
+class VisitAdmin(admin.ModelAdmin):
+    list_display = ["visitor", "site", "host", "escort", "expected_start", "expected_end", "status"]
+    list_filter = ["site", "status"]
+
+
+@admin.register(models.PlantCalendar)
+class PlantCalendarAdmin(admin.ModelAdmin):
+    list_display = ["site", "country", "subdivision"]
+
+
+@admin.register(models.PlantHoliday)
+class PlantHolidayAdmin(admin.ModelAdmin):
+    list_display = ["site", "date", "name"]
+    list_filter = ["site"]
+
+
+@admin.register(models.PersonState)
+class PersonStateAdmin(admin.ModelAdmin):
+    list_display = ["person", "status", "changed_at", "changed_by"]
+    list_filter = ["status"]
+
+
+@admin.register(models.RevocationReport)
+class RevocationReportAdmin(admin.ModelAdmin):
+    list_display = ["person", "created_at", "created_by", "proven"]
+    readonly_fields = ["items", "proof"]
+
+
+@admin.register(models.ReviewCampaign)
+class ReviewCampaignAdmin(admin.ModelAdmin):
+    list_display = ["name", "site", "deadline", "status", "auto_revoke"]
+
+
+@admin.register(models.ReviewItem)
+class ReviewItemAdmin(admin.ModelAdmin):
+    list_display = ["summary", "campaign", "reviewer", "decision", "decided_at"]
+    list_filter = ["decision"]

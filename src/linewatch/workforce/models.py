@@ -1,4 +1,5 @@
-"""Work orders and access authorisations: why a non-employee may be where, and until when."""
+"""The extended workforce: work orders, authorisations, credentials, training, visits, plant
+calendars, lifecycle (offboarding and its revocation reports) and access reviews."""
 
 from __future__ import annotations
 
@@ -48,6 +49,10 @@ class Authorisation(models.Model):
     work_order = models.ForeignKey(
         WorkOrder, null=True, blank=True, on_delete=models.SET_NULL, related_name="authorisations"
     )
+    # Revocation marks an authorisation instead of deleting it: the revocation report re-reads it
+    # as proof, and `valid_to` is cut to the revocation time so every reader of validity agrees.
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.CharField(max_length=150, blank=True)
 
     class Meta:
         ordering = ["site", "person", "area"]
@@ -55,3 +60,188 @@ class Authorisation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person} → {self.area}"
+
+
+class Credential(models.Model):
+    """Something a person proves identity with: a badge (with its issue code and the badge it
+    replaces), a PIN, or a logical account on AD, an HMI, an EWS or a remote-access gateway.
+
+    `site` is empty for organisation-wide credentials (most badges and directory accounts).
+    A decoy (honeytoken) credential belongs to nobody and must never be used."""
+
+    person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.CASCADE, related_name="credentials")
+    site = models.ForeignKey(Site, null=True, blank=True, on_delete=models.CASCADE, related_name="credentials")
+    kind = models.CharField(max_length=16, choices=choices.CredentialKind.choices)
+    system = models.CharField(max_length=100, blank=True, help_text="PACS, directory or host that knows it")
+    identifier = models.CharField(max_length=200, help_text="card number or account name")
+    issue_code = models.PositiveIntegerField(default=0)
+    facility_code = models.CharField(max_length=32, blank=True)
+    replaces = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replaced_by")
+    status = models.CharField(max_length=16, choices=choices.CredentialStatus.choices,
+                              default=choices.CredentialStatus.ACTIVE)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    status_reason = models.CharField(max_length=300, blank=True)
+    valid_from = models.DateTimeField(null=True, blank=True)
+    valid_to = models.DateTimeField(null=True, blank=True)
+    is_decoy = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["kind", "identifier", "issue_code"]
+        constraints = [models.UniqueConstraint(fields=["kind", "system", "identifier", "issue_code"],
+                                               name="credential_unique_identifier")]
+
+    def __str__(self) -> str:
+        issue = f" #{self.issue_code}" if self.issue_code else ""
+        return f"{self.get_kind_display()} {self.identifier}{issue}"
+
+
+class Training(models.Model):
+    """A completed training or certification, with its expiry."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="trainings")
+    kind = models.CharField(max_length=32, choices=choices.TrainingKind.choices)
+    completed_on = models.DateField()
+    expires_on = models.DateField(null=True, blank=True)
+    issuer = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["person", "kind", "-completed_on"]
+
+    def __str__(self) -> str:
+        return f"{self.person}: {self.get_kind_display()}"
+
+
+class ZoneRequirement(models.Model):
+    """A training an area requires of everyone who enters it."""
+
+    area = models.ForeignKey(Area, on_delete=models.CASCADE, related_name="training_requirements")
+    kind = models.CharField(max_length=32, choices=choices.TrainingKind.choices)
+
+    class Meta:
+        ordering = ["area", "kind"]
+        constraints = [models.UniqueConstraint(fields=["area", "kind"], name="zone_requirement_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.area}: {self.get_kind_display()}"
+
+
+class Visit(models.Model):
+    """A visitor's visit: who hosts them, why, until when, and whether they need an escort."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="visits")
+    visitor = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="visits")
+    host = models.ForeignKey(Person, null=True, on_delete=models.SET_NULL, related_name="hosted_visits")
+    escort = models.ForeignKey(Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="escorted_visits")
+    purpose = models.CharField(max_length=300)
+    escort_required = models.BooleanField(default=True)
+    expected_start = models.DateTimeField()
+    expected_end = models.DateTimeField()
+    checked_in_at = models.DateTimeField(null=True, blank=True)
+    checked_out_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=choices.VisitStatus.choices, default=choices.VisitStatus.EXPECTED)
+
+    class Meta:
+        ordering = ["-expected_start"]
+
+    def __str__(self) -> str:
+        return f"{self.visitor} visiting {self.host} ({self.purpose})"
+
+
+class PlantCalendar(models.Model):
+    """The public holidays a site keeps (the `holidays` package's country and subdivision)."""
+
+    site = models.OneToOneField(Site, on_delete=models.CASCADE, related_name="plant_calendar")
+    country = models.CharField(max_length=8, help_text="ISO 3166-1 alpha-2, e.g. DE")
+    subdivision = models.CharField(max_length=16, blank=True, help_text="e.g. NW for North Rhine-Westphalia")
+
+    def __str__(self) -> str:
+        return f"{self.site}: {self.country}{'-' + self.subdivision if self.subdivision else ''}"
+
+
+class PlantHoliday(models.Model):
+    """A site-specific day off (plant shutdown, works holiday) on top of the public holidays."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="plant_holidays")
+    date = models.DateField()
+    name = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["site", "date"]
+        constraints = [models.UniqueConstraint(fields=["site", "date"], name="plant_holiday_unique_date")]
+
+    def __str__(self) -> str:
+        return f"{self.site} {self.date}: {self.name}"
+
+
+class PersonState(models.Model):
+    """Where a person is in their lifecycle; offboarding ends it."""
+
+    person = models.OneToOneField(Person, on_delete=models.CASCADE, related_name="workforce_state")
+    status = models.CharField(max_length=16, choices=choices.PersonStatus.choices, default=choices.PersonStatus.ACTIVE)
+    changed_at = models.DateTimeField(null=True, blank=True)
+    changed_by = models.CharField(max_length=150, blank=True)
+    reason = models.CharField(max_length=300, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.person}: {self.status}"
+
+
+class RevocationReport(models.Model):
+    """What an offboarding revoked, where, when and by whom, and the re-query that proves it."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="revocation_reports")
+    created_at = models.DateTimeField()
+    created_by = models.CharField(max_length=150)
+    reason = models.CharField(max_length=300, blank=True)
+    items = models.JSONField(default=list)
+    proof = models.JSONField(default=dict)
+    proven = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"revocation of {self.person} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class ReviewCampaign(models.Model):
+    """An access review: every grant at a site goes to its sponsor or zone owner by a deadline;
+    with `auto_revoke`, grants nobody confirmed are revoked when the deadline passes."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="review_campaigns")
+    slug = models.SlugField(max_length=100)
+    name = models.CharField(max_length=200)
+    created_at = models.DateTimeField()
+    created_by = models.CharField(max_length=150, blank=True)
+    deadline = models.DateTimeField()
+    auto_revoke = models.BooleanField(default=True)
+    status = models.CharField(max_length=16, choices=choices.CampaignStatus.choices,
+                              default=choices.CampaignStatus.OPEN)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["site", "slug"], name="review_campaign_unique_slug")]
+
+    def __str__(self) -> str:
+        return f"{self.site}: {self.name}"
+
+
+class ReviewItem(models.Model):
+    """One grant to confirm or revoke in a campaign."""
+
+    campaign = models.ForeignKey(ReviewCampaign, on_delete=models.CASCADE, related_name="items")
+    authorisation = models.ForeignKey(Authorisation, null=True, on_delete=models.SET_NULL, related_name="reviews")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="access_reviews")
+    reviewer = models.ForeignKey(Person, null=True, on_delete=models.SET_NULL, related_name="reviews_to_do")
+    summary = models.CharField(max_length=300)
+    decision = models.CharField(max_length=16, choices=choices.ReviewDecision.choices,
+                                default=choices.ReviewDecision.PENDING)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["campaign", "person"]
+
+    def __str__(self) -> str:
+        return self.summary

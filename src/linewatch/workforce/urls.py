@@ -5,6 +5,28 @@ to the navigation entry it highlights."""
 
 from __future__ import annotations
 
-urlpatterns: list = []
-NAV: list = []
-SECTION_OF: dict[str, str] = {}
+from django.urls import path
+
+from linewatch.core.permissions import Cap
+from linewatch.workforce import views
+
+urlpatterns: list = [
+    path("people/", views.people, name="workforce_people"),
+    path("people/<slug:key>/", views.person, name="workforce_person"),
+    path("people/<slug:key>/offboard/", views.offboard, name="workforce_offboard"),
+    path("companies/<slug:slug>/", views.company, name="workforce_company"),
+    path("access/", views.access, name="workforce_access"),
+    path("roster/", views.rosters, name="workforce_rosters"),
+    path("roster/<slug:slug>/", views.roster, name="workforce_roster"),
+    path("reviews/", views.reviews, name="workforce_reviews"),
+    path("reviews/<slug:site>/<slug:slug>/", views.review, name="workforce_review"),
+]
+NAV: list = [
+    ("workforce_rosters", "On site", Cap.VIEW_SITES), ("workforce_people", "People", Cap.VIEW_PEOPLE),
+    ("workforce_access", "Access", Cap.VIEW_PEOPLE), ("workforce_reviews", "Reviews", Cap.VIEW_PEOPLE),
+]
+SECTION_OF: dict[str, str] = {
+    "workforce_person": "workforce_people", "workforce_offboard": "workforce_people",
+    "workforce_company": "workforce_people", "workforce_review": "workforce_reviews",
+    "workforce_roster": "workforce_rosters",
+}

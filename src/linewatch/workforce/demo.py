@@ -1,0 +1,68 @@
+"""The workforce part of the demo manufacturer: badges and remote-access accounts for its people,
+training, zone requirements, plant calendars, a visit, a decoy badge.
+
+With the demo's event simulator this exercises the detections: the contractor whose access
+outlives the closed compressor work order (ctr-20203), technicians' remote sessions without a
+work order, and the auditor visiting HQ who wanders into the server room without her host.
+Idempotent: a second call adds nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.utils import timezone
+
+from linewatch.core.models import Area, Person, Site, SiteAffiliation
+from linewatch.workforce.models import Credential, PlantCalendar, Training, Visit, ZoneRequirement
+
+CALENDARS = {"hq": ("DK", ""), "kolding": ("DK", ""), "padborg": ("DK", ""), "rendsburg": ("DE", "SH")}
+REQUIREMENTS = {("kolding", "ammonia-machine-room"): ("site_induction", "loto")}
+VISITOR, HOST = "vis-30101", "nf-10009"
+
+
+def load() -> list[str]:
+    created = {"credentials": 0, "trainings": 0, "calendars": 0, "requirements": 0, "visits": 0}
+    sites = {s.slug: s for s in Site.objects.filter(slug__in=CALENDARS)}
+    if not sites:
+        return []
+    for slug, (country, subdivision) in CALENDARS.items():
+        if slug in sites:
+            _, new = PlantCalendar.objects.get_or_create(site=sites[slug], defaults={
+                "country": country, "subdivision": subdivision})
+            created["calendars"] += new
+    for (slug, area), kinds in REQUIREMENTS.items():
+        found = Area.objects.filter(site__slug=slug, slug=area).first()
+        for kind in kinds if found else ():
+            created["requirements"] += ZoneRequirement.objects.get_or_create(area=found, kind=kind)[1]
+    kinds = {}
+    for a in SiteAffiliation.objects.filter(site__in=sites.values()).select_related("person"):
+        kinds.setdefault(a.person, a.kind)
+    year_start = dt.date(2026, 1, 1)
+    for person, kind in sorted(kinds.items(), key=lambda p: p[0].key):
+        _, new = Credential.objects.get_or_create(kind="badge", system="pacs", identifier=f"card-{person.key}",
+                                                  issue_code=1, defaults={"person": person})
+        created["credentials"] += new
+        created["trainings"] += Training.objects.get_or_create(person=person, kind="site_induction", defaults={
+            "completed_on": year_start, "expires_on": dt.date(2027, 12, 31), "issuer": "Nordhavn HSE"})[1]
+        if kind in ("contractor", "technician"):
+            created["credentials"] += Credential.objects.get_or_create(
+                kind="remote_access", system="sra", identifier=person.key, defaults={"person": person})[1]
+            # the LOTO certificate of contractors lapsed this autumn: the machine room wants it
+            expires = dt.date(2026, 9, 30) if kind == "contractor" else dt.date(2027, 6, 30)
+            created["trainings"] += Training.objects.get_or_create(person=person, kind="loto", defaults={
+                "completed_on": dt.date(2024, 10, 1), "expires_on": expires, "issuer": "TÜV Nord"})[1]
+    created["credentials"] += Credential.objects.get_or_create(
+        kind="badge", system="pacs", identifier="card-decoy-0001", issue_code=1,
+        defaults={"is_decoy": True, "status_reason": "honeytoken: kept in the security office drawer"})[1]
+    visitor, host = Person.objects.filter(key=VISITOR).first(), Person.objects.filter(key=HOST).first()
+    if visitor and host and "hq" in sites and not Visit.objects.filter(visitor=visitor, site=sites["hq"]).exists():
+        now = timezone.now()
+        Visit.objects.create(site=sites["hq"], visitor=visitor, host=host, escort=host, escort_required=True,
+                             purpose="FSSC 22000 audit", expected_start=now - dt.timedelta(hours=1),
+                             expected_end=now + dt.timedelta(days=3), checked_in_at=now, status="on_site")
+        created["visits"] += 1
+    if not any(created.values()):
+        return []
+    return [f"workforce: {created['credentials']} credentials, {created['trainings']} training records, "
+            f"{created['calendars']} plant calendars, {created['visits']} visit (people: /people/)"]

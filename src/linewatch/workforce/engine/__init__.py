@@ -1,0 +1,2 @@
+"""The workforce engine: plain Python (no Django) — schedules and plant calendars, identity
+resolution, the detections and the insider scenario generator."""

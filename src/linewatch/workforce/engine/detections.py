@@ -1,0 +1,584 @@
+"""Identity detections on plain records and normalized events — no Django.
+
+`WorkforceDetector.process(events)` reads events in time order, keeps the state it needs (who is
+where, recent denials, the last read of each person), and returns `Finding`s. Each finding names
+the rule, its level, the evidence events and *why*: the credential, authorisation, window, work
+order, training or visit it consulted. Cross-domain findings (physical × logical, identity ×
+work orders) rank above single-domain ones (`rank`).
+
+Rules (ids are stable; docs/identity.md has the table):
+  wf-decoy-credential, wf-credential-invalid, wf-credential-superseded, wf-two-live-credentials,
+  wf-impossible-travel, wf-outside-window, wf-restricted-area, wf-zone-probing,
+  wf-remote-no-work-order, wf-access-outlives-work-order, wf-remote-while-on-site,
+  wf-training-missing, wf-after-offboarding, wf-visitor-unescorted, wf-visitor-overstay,
+  wf-anti-passback, wf-duress, wf-pin-attack, wf-logon-elsewhere
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict, deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from linewatch.events.schema import Event, EventClass, PhysicalAccessActivity, VisitorActivity
+from linewatch.workforce.engine.records import (
+    UNUSABLE,
+    AuthorisationRecord,
+    CredentialRecord,
+    Directory,
+    distance_km,
+)
+
+A = PhysicalAccessActivity
+LEVELS = {"informational": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
+CROSS_DOMAIN = frozenset({
+    "wf-logon-elsewhere", "wf-two-live-credentials", "wf-remote-no-work-order", "wf-access-outlives-work-order",
+    "wf-remote-while-on-site", "wf-training-missing", "wf-visitor-unescorted", "wf-after-offboarding"})
+TITLES = {
+    "wf-decoy-credential": "Decoy (honeytoken) credential used",
+    "wf-credential-invalid": "Credential used outside its validity",
+    "wf-credential-superseded": "Superseded, lost or stolen credential used",
+    "wf-two-live-credentials": "Two credentials of one person in two places",
+    "wf-impossible-travel": "Impossible travel between plants",
+    "wf-outside-window": "Access outside the authorised window",
+    "wf-restricted-area": "Restricted area entered without an authorisation",
+    "wf-zone-probing": "Zone probing: denials across doors",
+    "wf-remote-no-work-order": "OT remote session without a work order covering the asset",
+    "wf-access-outlives-work-order": "Access outlives its work order",
+    "wf-remote-while-on-site": "Remote session while badged in on site",
+    "wf-training-missing": "Zone entered without the training it requires",
+    "wf-after-offboarding": "Activity after offboarding",
+    "wf-visitor-unescorted": "Visitor unescorted in a restricted area",
+    "wf-visitor-overstay": "Visitor still on site after the visit's end",
+    "wf-anti-passback": "Anti-passback: exit without entry or double entry",
+    "wf-duress": "Duress signalled at a door",
+    "wf-pin-attack": "Repeated wrong PINs with one card",
+    "wf-logon-elsewhere": "Logon at a plant where the person is not",
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    two_places_ms: int = 10 * 60_000  # another credential of the person read elsewhere this recently
+    travel_kmh: float = 120.0  # faster than this between plants is impossible
+    probing_denials: int = 3
+    probing_doors: int = 2
+    probing_window_ms: int = 10 * 60_000
+    pin_attempts: int = 3
+    escort_window_ms: int = 2 * 60_000
+    overstay_grace_ms: int = 30 * 60_000
+    work_order_grace_ms: int = 60 * 60_000
+    presence_ms: int = 12 * 3600_000  # badged in and silent this long: assume they left
+
+
+@dataclass
+class Finding:
+    rule: str
+    level: str
+    events: tuple[Event, ...]
+    why: dict[str, Any]
+    person: str | None = None
+    credential: str | None = None
+    site: str = ""
+    related: tuple[str, ...] = ()  # other credential ids the finding is about
+
+    @property
+    def title(self) -> str:
+        return TITLES[self.rule]
+
+    @property
+    def cross_domain(self) -> bool:
+        return self.rule in CROSS_DOMAIN or bool(self.why.get("cross_domain"))
+
+    @property
+    def score(self) -> int:
+        """Level first, then cross-domain, then restricted areas: the order analysts should read."""
+        return LEVELS[self.level] * 100 + self.cross_domain * 20 + bool(self.why.get("restricted_area")) * 10
+
+    def explain(self) -> str:
+        parts = [f"{k}: {v}" for k, v in self.why.items() if k not in ("cross_domain", "restricted_area")]
+        return "; ".join(parts)
+
+
+def _attr(event: Event, path: str) -> Any:
+    return event.attrs.get(path, event.unmapped.get(path))
+
+
+def _is_remote(event: Event) -> bool:
+    value = _attr(event, "is_remote")
+    return value is True or str(value).lower() == "true"
+
+
+def _local(at: int) -> str:
+    return dt.datetime.fromtimestamp(at / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+@dataclass
+class _Presence:
+    site: str
+    area: str
+    since: int
+    last: int
+    event: Event
+
+
+@dataclass
+class _LastRead:
+    time: int
+    site: str
+    area: str
+    credential: str | None
+    event: Event
+
+
+@dataclass
+class WorkforceDetector:
+    directory: Directory
+    config: Config = field(default_factory=Config)
+
+    def __post_init__(self) -> None:
+        self.presence: dict[str, _Presence] = {}  # person -> where they are badged in
+        self.last_read: dict[str, list[_LastRead]] = defaultdict(list)  # person -> recent reads (per credential)
+        self.denials: dict[str, deque[Event]] = defaultdict(deque)
+        self.wrong_pins: dict[str, deque[Event]] = defaultdict(deque)
+        self.area_reads: dict[tuple[str, str], deque[tuple[int, str]]] = defaultdict(deque)  # recent grants
+        self.pending_escort: list[tuple[int, str, Event, Any]] = []
+        self.overstayed: set[str] = set()
+        self.checked_out: dict[tuple[str, str], int] = {}  # (person, site) -> check-out at the visitor desk
+
+    # ------------------------------------------------------------------ entry point
+
+    def process(self, events: Iterable[Event]) -> list[Finding]:
+        found: list[Finding] = []
+        for event in sorted(events, key=lambda e: e.time):
+            found.extend(self._settle_escorts(event.time))
+            if event.class_uid == EventClass.PHYSICAL_ACCESS:
+                found.extend(self._physical(event))
+            elif event.class_uid in (EventClass.AUTHENTICATION, EventClass.AUTHORIZE_SESSION):
+                found.extend(self._logical(event))
+            elif event.class_uid == EventClass.VISITOR_ACTIVITY:
+                self._visitor_desk(event)
+        return found
+
+    def _visitor_desk(self, event: Event) -> None:
+        """A check-out at the visitor desk ends the visit, whatever the visit record says."""
+        if event.activity_id != VisitorActivity.CHECK_OUT:
+            return
+        d = self.directory
+        for path in ("user.uid", "user.name", "actor.user.uid", "actor.user.name"):
+            value = str(_attr(event, path) or "")
+            person = value if value in d.people else d.by_name.get(value.lower())
+            if person:
+                self.checked_out[(person, event.site)] = event.time
+                return
+
+    def flush(self) -> list[Finding]:
+        """Decide what is still waiting (escort checks) as if time had moved on."""
+        return self._settle_escorts(2**62)
+
+    # ------------------------------------------------------------------ who is it
+
+    def _resolve(self, event: Event, physical: bool) -> tuple[str | None, CredentialRecord | None]:
+        d = self.directory
+        issue = _attr(event, "credential.issue_code")
+        cred = None
+        ident = _attr(event, "credential.uid") if physical else (_attr(event, "user.name")
+                                                                  or _attr(event, "actor.user.name"))
+        if ident:
+            cred = d.credential(str(ident), int(issue) if str(issue or "").isdigit() else None)
+        if cred is not None and (cred.person or cred.is_decoy):
+            return cred.person, cred
+        for path in ("actor.user.name", "actor.user.uid", "user.name", "user.uid"):
+            value = _attr(event, path)
+            if value and str(value) in d.people:
+                return str(value), cred
+        name = _attr(event, "actor.user.name") or _attr(event, "user.name")
+        if name and str(name).lower() in d.by_name:
+            return d.by_name[str(name).lower()], cred
+        return None, cred
+
+    # ------------------------------------------------------------------ credential checks (physical and logical)
+
+    def _credential_checks(self, event: Event, person: str | None, cred: CredentialRecord | None,
+                           granted: bool) -> list[Finding]:
+        if cred is None:
+            return []
+        if not (cred.is_decoy or cred.status in UNUSABLE or cred.valid_to is not None
+                or cred.valid_from is not None):
+            return []
+        out = []
+        base = {"credential": cred.describe(), "result": "granted" if granted else "denied",
+                "time": _local(event.time)}
+        if cred.is_decoy:
+            return [Finding("wf-decoy-credential", "critical", (event,), {
+                **base, "rule": "a decoy credential is never issued to anyone: any use is an intruder or a test"},
+                person, cred.id, event.site)]
+        if cred.valid_to is not None and event.time > cred.valid_to or \
+                cred.valid_from is not None and event.time < cred.valid_from:
+            expired = cred.valid_to is not None and event.time > cred.valid_to
+            out.append(Finding("wf-credential-invalid", "critical" if granted else "high", (event,), {
+                **base, "validity": f"{_local(cred.valid_from) if cred.valid_from else '…'} – "
+                                    f"{_local(cred.valid_to) if cred.valid_to else '…'}",
+                "rule": "expired credential presented" if expired else "credential presented before it is valid",
+                **({"panel": "granted it: the controller is out of sync with the credential record"}
+                   if granted else {})}, person, cred.id, event.site))
+        newer = self.directory.superseded_by.get(cred.id)
+        changed = cred.status_changed_at if cred.status_changed_at is not None else 0
+        if cred.status in UNUSABLE and cred.status != "suspended" and event.time >= changed:
+            level = "critical" if granted and cred.status in ("lost", "stolen") else "high"
+            why = {**base, "rule": f"credential is {cred.status} since {_local(changed)}"}
+            if newer is not None:
+                why["replaced_by"] = newer.describe()
+            out.append(Finding("wf-credential-superseded", level, (event,), why, person, cred.id, event.site))
+        return out
+
+    # ------------------------------------------------------------------ physical access
+
+    def _physical(self, event: Event) -> list[Finding]:
+        person, cred = self._resolve(event, physical=True)
+        activity = event.activity_id
+        granted = activity == A.GRANTED and _attr(event, "access.entered") is not False
+        site, area = event.site, str(_attr(event, "area.name") or "")
+        out = self._credential_checks(event, person, cred, granted)
+        if person is None:
+            return out
+        out += self._offboarded(event, person, granted)
+        if activity == A.DURESS or _attr(event, "access.event") == "duress":
+            out.append(Finding("wf-duress", "critical", (event,), {
+                "where": f"{site}/{area or _attr(event, 'door.name') or '?'}", "time": _local(event.time),
+                "rule": "a duress PIN or signal means someone is being forced: dispatch, do not call them"},
+                person, cred.id if cred else None, site))
+        if activity == A.DENIED:
+            out += self._probing(event, person)
+            out += self._pin_attack(event, person)
+            return out
+        is_read = activity in (A.GRANTED, A.PASSBACK, A.DURESS) or _attr(event, "credential.uid")
+        if is_read:
+            out += self._two_places(event, person, cred, site, area)
+        direction = _attr(event, "access.direction")
+        if activity == A.EXIT or direction == "out":
+            out += self._exit(event, person, site)
+            return out
+        if not granted:
+            return out
+        out += self._anti_passback_entry(event, person, site, area, direction)
+        if area:
+            out += self._authorised(event, person, cred, site, area)
+            out += self._training(event, person, site, area)
+            out += self._visitor(event, person, site, area)
+            reads = self.area_reads[(site, area)]
+            reads.append((event.time, person))
+            while event.time - reads[0][0] > 4 * self.config.escort_window_ms:
+                reads.popleft()
+        return out
+
+    def _offboarded(self, event: Event, person: str, success: bool) -> list[Finding]:
+        record = self.directory.people.get(person)
+        if record is None or record.status != "offboarded":
+            return []
+        if record.status_changed_at is not None and event.time < record.status_changed_at:
+            return []
+        return [Finding("wf-after-offboarding", "critical" if success else "high", (event,), {
+            "person": f"{record.name or person} ({record.kind})",
+            "offboarded": _local(record.status_changed_at) if record.status_changed_at else "yes",
+            "result": "succeeded" if success else "refused",
+            "rule": "no credential of an offboarded person may be used anywhere"}, person, None, event.site)]
+
+    def _probing(self, event: Event, person: str) -> list[Finding]:
+        c = self.config
+        recent = self.denials[person]
+        recent.append(event)
+        while recent and event.time - recent[0].time > c.probing_window_ms:
+            recent.popleft()
+        doors = {str(_attr(e, "door.name") or _attr(e, "reader.name") or _attr(e, "area.name")) for e in recent}
+        if len(recent) >= c.probing_denials and len(doors) >= c.probing_doors:
+            evidence = tuple(recent)
+            recent.clear()
+            return [Finding("wf-zone-probing", "high", evidence, {
+                "denials": len(evidence), "doors": ", ".join(sorted(doors)),
+                "window": f"{c.probing_window_ms // 60000} min",
+                "rule": f">= {c.probing_denials} denials at >= {c.probing_doors} doors"}, person, None, event.site)]
+        return []
+
+    def _pin_attack(self, event: Event, person: str) -> list[Finding]:
+        """Wrong PINs with one card: somebody who holds the card but not the PIN."""
+        if _attr(event, "access.event") != "denied-incorrect-authentication-factor":
+            return []
+        c = self.config
+        recent = self.wrong_pins[person]
+        recent.append(event)
+        while recent and event.time - recent[0].time > c.probing_window_ms:
+            recent.popleft()
+        if len(recent) < c.pin_attempts:
+            return []
+        evidence = tuple(recent)
+        recent.clear()
+        return [Finding("wf-pin-attack", "high", evidence, {
+            "wrong_pins": len(evidence), "window": f"{c.probing_window_ms // 60000} min",
+            "rule": f">= {c.pin_attempts} wrong PINs with one card: the card may be stolen"},
+            person, None, event.site)]
+
+    def _two_places(self, event: Event, person: str, cred: CredentialRecord | None, site: str,
+                    area: str) -> list[Finding]:
+        c = self.config
+        reads = self.last_read[person]
+        found: list[Finding] = []
+        here = cred.id if cred else None
+        for prior in reads:
+            gap = event.time - prior.time
+            if prior.site != site:
+                a, b = self.directory.sites.get(prior.site), self.directory.sites.get(site)
+                km = distance_km(a, b) if a and b else None
+                if km is not None and km > 1 and (gap <= 0 or km / (gap / 3600_000) > c.travel_kmh):
+                    two = prior.credential != here and prior.credential and here
+                    rule = "wf-two-live-credentials" if two else "wf-impossible-travel"
+                    found.append(Finding(rule, "critical" if two else "high", (prior.event, event), {
+                        "from": f"{prior.site}/{prior.area} at {_local(prior.time)}",
+                        "to": f"{site}/{area} at {_local(event.time)}", "distance_km": round(km, 1),
+                        "needs_kmh": round(km / max(gap / 3600_000, 1e-6)), "limit_kmh": c.travel_kmh,
+                        "credentials": f"{prior.credential} / {here}"}, person, here, site,
+                        (prior.credential,) if two else ()))
+            elif (prior.credential and here and prior.credential != here and prior.area != area
+                  and 0 <= gap <= c.two_places_ms):
+                found.append(Finding("wf-two-live-credentials", "critical", (prior.event, event), {
+                    "first": f"{prior.credential} at {prior.site}/{prior.area} {_local(prior.time)}",
+                    "second": f"{here} at {site}/{area} {_local(event.time)}",
+                    "window": f"{c.two_places_ms // 60000} min",
+                    "rule": "one person cannot carry two live credentials to two places: one is in someone else's hand",
+                    "restricted_area": self._restricted(site, area)}, person, here, site, (prior.credential,)))
+        reads[:] = [r for r in reads if r.credential != here and event.time - r.time <= max(c.two_places_ms, 86400_000)]
+        reads.append(_LastRead(event.time, site, area, here, event))
+        return found
+
+    def _restricted(self, site: str, area: str) -> bool:
+        record = self.directory.areas.get((site, area))
+        return bool(record and record.restricted)
+
+    def _exit(self, event: Event, person: str, site: str) -> list[Finding]:
+        present = self.presence.pop(person, None)
+        if _attr(event, "access.direction") == "out" and (present is None or present.site != site):
+            return [Finding("wf-anti-passback", "medium", (event,), {
+                "rule": "exit without a recorded entry", "site": site,
+                "last_entry": f"{present.site} at {_local(present.since)}" if present else "none"},
+                person, None, site)]
+        return []
+
+    def _anti_passback_entry(self, event: Event, person: str, site: str, area: str,
+                             direction: Any) -> list[Finding]:
+        present = self.presence.get(person)
+        out = []
+        if (direction == "in" and present is not None and present.site == site and present.area == area
+                and event.time - present.last <= self.config.presence_ms):
+            out.append(Finding("wf-anti-passback", "low", (event,), {
+                "rule": "double entry: entered again without leaving", "site": site, "area": area,
+                "entered": _local(present.since)}, person, None, site))
+        self.presence[person] = _Presence(site, area, event.time if present is None or present.site != site
+                                          else present.since, event.time, event)
+        return out
+
+    def _authorised(self, event: Event, person: str, cred: CredentialRecord | None, site: str,
+                    area: str) -> list[Finding]:
+        grants = self.directory.authorisations_for(person, site, area)
+        restricted = self._restricted(site, area)
+        if not grants:
+            # a visitor's way into a restricted area is their escort (wf-visitor-unescorted judges it)
+            if restricted and self.directory.visit_at(person, site, event.time) is None:
+                who = self.directory.people.get(person)
+                return [Finding("wf-restricted-area", "high", (event,), {
+                    "area": f"{site}/{area} (restricted)", "person": f"{who.name if who else person}"
+                    f"{' (' + who.department + ')' if who and who.department else ''}",
+                    "authorisations": "none for this area", "time": _local(event.time),
+                    "restricted_area": True}, person, cred.id if cred else None, site)]
+            return []
+        verdicts = [(g, g.window.check(event.time)) for g in grants]
+        inside = [g for g, v in verdicts if v.inside]
+        if not inside:
+            g, v = verdicts[0]
+            return [Finding("wf-outside-window", "medium" if not restricted else "high", (event,), {
+                "authorisation": g.describe(), "window": v.reason, "local_time": v.local,
+                "restricted_area": restricted}, person, cred.id if cred else None, site),
+                *self._work_order_of(event, person, site, grants)]
+        return self._work_order_of(event, person, site, inside)
+
+    def _work_order_of(self, event: Event, person: str, site: str,
+                       grants: Sequence[AuthorisationRecord]) -> list[Finding]:
+        """A grant justified by a work order is only as good as the work order."""
+        justified = [g for g in grants if g.work_order]
+        if not justified or len(justified) < len(grants):
+            return []  # some grant needs no work order
+        for g in justified:
+            wo = self.directory.work_orders.get(g.work_order)
+            if wo is not None and wo.status in ("approved", "in_progress") and \
+                    event.time <= wo.ends + self.config.work_order_grace_ms:
+                return []
+        g = justified[0]
+        wo = self.directory.work_orders.get(g.work_order)
+        state = f"{wo.key} is {wo.status}, window ended {_local(wo.ends)}" if wo else f"{g.work_order} is unknown"
+        return [Finding("wf-access-outlives-work-order", "high", (event,), {
+            "authorisation": g.describe(), "work_order": state,
+            "grace": f"{self.config.work_order_grace_ms // 60000} min",
+            "rule": "access granted for a work order must end with it"}, person, None, site)]
+
+    def _training(self, event: Event, person: str, site: str, area: str) -> list[Finding]:
+        record = self.directory.areas.get((site, area))
+        if record is None or not record.requires:
+            return []
+        held = self.directory.trainings.get(person, ())
+        missing = []
+        for kind in sorted(record.requires):
+            mine = [t for t in held if t.kind == kind]
+            if not any(t.valid_at(event.time) for t in mine):
+                expired = [t for t in mine if t.expires is not None and t.expires < event.time]
+                missing.append(f"{kind} (expired {_local(max(t.expires for t in expired))})" if expired
+                               else f"{kind} (never completed)")
+        if not missing:
+            return []
+        return [Finding("wf-training-missing", "high", (event,), {
+            "area": f"{site}/{area}", "requires": ", ".join(sorted(record.requires)), "missing": "; ".join(missing),
+            "rule": "everyone entering a zone must hold the training it requires"}, person, None, site)]
+
+    def _visitor(self, event: Event, person: str, site: str, area: str) -> list[Finding]:
+        visit = self.directory.visit_at(person, site, event.time)
+        out = []
+        if visit is None:
+            return out
+        c = self.config
+        desk = self.checked_out.get((person, site))
+        left = min(t for t in (visit.checked_out_at, desk) if t is not None) if (visit.checked_out_at or desk) else None
+        if left is not None and left < visit.expected_start:
+            left = None  # a check-out from an earlier visit
+        end = left or visit.expected_end
+        if event.time > end + c.overstay_grace_ms and visit.id not in self.overstayed:
+            self.overstayed.add(visit.id)
+            out.append(Finding("wf-visitor-overstay", "medium", (event,), {
+                "visit": visit.id, "expected_end": _local(visit.expected_end),
+                "checked_out": _local(left) if left else "no",
+                "grace": f"{c.overstay_grace_ms // 60000} min"}, person, None, site))
+        if visit.escort_required and self._restricted(site, area):
+            escorts = {p for p in (visit.escort, visit.host) if p}
+            self.pending_escort.append((event.time + c.escort_window_ms, person, event, (visit, escorts, area)))
+        return out
+
+    def _settle_escorts(self, now: int) -> list[Finding]:
+        """A visitor's read in a restricted area needs an escort's read there within ± the window;
+        decided once the window has passed."""
+        if not self.pending_escort or self.pending_escort[0][0] > now:
+            return []
+        out, keep = [], []
+        for due, person, event, (visit, escorts, area) in self.pending_escort:
+            if due > now:
+                keep.append((due, person, event, (visit, escorts, area)))
+                continue
+            window = self.config.escort_window_ms
+            reads = self.area_reads.get((event.site, area), ())
+            if not any(who in escorts and abs(t - event.time) <= window for t, who in reads):
+                out.append(Finding("wf-visitor-unescorted", "high", (event,), {
+                    "visit": visit.id, "area": f"{event.site}/{area} (restricted)",
+                    "escorts": ", ".join(sorted(escorts)) or "none named",
+                    "window": f"±{window // 1000} s", "rule": "a visitor in a restricted area needs the escort's "
+                                                            "badge at the same reader"}, person, None, event.site))
+        self.pending_escort = keep
+        return out
+
+    # ------------------------------------------------------------------ logical access
+
+    def _logical(self, event: Event) -> list[Finding]:
+        person, cred = self._resolve(event, physical=False)
+        success = event.status_id != 2
+        out = self._credential_checks(event, person, cred, success)
+        if person is None:
+            return out
+        out += self._offboarded(event, person, success)
+        if success and not _is_remote(event):
+            out += self._logon_elsewhere(event, person)
+        if not success or not _is_remote(event):
+            return out
+        target = str(_attr(event, "dst_endpoint.asset.name") or _attr(event, "dst_endpoint.hostname") or "")
+        ot = (_attr(event, "dst_endpoint.asset.domain") == "ot" and _attr(event, "dst_endpoint.asset.kind")
+              != "jump_host") or target in self.directory.ot_assets
+        if target and ot:
+            out += self._remote_work_order(event, person, target)
+        present = self.presence.get(person)
+        if present is not None and event.time - present.last <= self.config.presence_ms:
+            out.append(Finding("wf-remote-while-on-site", "medium", (present.event, event), {
+                "remote_from": str(_attr(event, "src_endpoint.ip") or "?"),
+                "badged_in": f"{present.site}/{present.area} since {_local(present.since)}",
+                "rule": "a person badged in on site does not log on remotely: the account is shared or stolen"},
+                person, None, event.site))
+        return out
+
+    def _logon_elsewhere(self, event: Event, person: str) -> list[Finding]:
+        """An interactive logon at one plant while the person's badge says they are at another."""
+        present = self.presence.get(person)
+        if (present is None or not event.site or present.site == event.site
+                or event.time - present.last > self.config.presence_ms):
+            return []
+        return [Finding("wf-logon-elsewhere", "high", (present.event, event), {
+            "logon": f"{_attr(event, 'dst_endpoint.asset.name') or _attr(event, 'dst_endpoint.hostname') or '?'} "
+                     f"at {event.site} {_local(event.time)}",
+            "badged_in": f"{present.site}/{present.area} since {_local(present.since)}",
+            "rule": "a local logon needs the person at that plant: someone else uses the account"},
+            person, None, event.site)]
+
+    def _remote_work_order(self, event: Event, person: str, target: str) -> list[Finding]:
+        mine = self.directory.orders_of.get(person, ())
+        if any(w.covers(target, event.time) for w in mine):
+            return []
+        consulted = [f"{w.key} ({w.status}, {_local(w.starts)}–{_local(w.ends)}, assets: "
+                     f"{', '.join(sorted(w.assets)) or 'none'})" for w in mine]
+        ended = [w for w in mine if target in w.assets and w.starts <= event.time
+                 and (w.status in ("closed", "cancelled") or event.time > w.ends)]
+        rule = "wf-access-outlives-work-order" if ended else "wf-remote-no-work-order"
+        return [Finding(rule, "high", (event,), {
+            "target": target, "time": _local(event.time),
+            "work_orders_consulted": "; ".join(consulted) or "none assigned to this person",
+            "rule": "an OT remote session needs an approved work order for that asset covering the session",
+            "cross_domain": True}, person, None, event.site)]
+
+
+@dataclass
+class RankedCase:
+    """Findings of one rule about one subject, ranked together."""
+
+    rule: str
+    subject: str
+    level: str
+    score: int
+    findings: list[Finding]
+
+    @property
+    def events(self) -> int:
+        return len({e.uid for f in self.findings for e in f.events})
+
+
+def rank(findings: Iterable[Finding]) -> list[RankedCase]:
+    """Group findings by rule and subject (credential, else person); order by score, then volume.
+
+    Two live credentials of one person where one of them is superseded is the same story as the
+    superseded credential's use: those findings join that case and raise it to critical (the old
+    badge is in someone else's hand), instead of ranking as a case of their own."""
+    findings = list(findings)
+    superseded = {f.credential for f in findings if f.rule == "wf-credential-superseded"}
+    groups: dict[tuple[str, str], list[Finding]] = defaultdict(list)
+    corroborated: set[str] = set()
+    for f in findings:
+        if f.rule == "wf-two-live-credentials":
+            old = next((c for c in (f.credential, *f.related) if c in superseded), None)
+            if old is not None:
+                groups[("wf-credential-superseded", old)].append(f)
+                corroborated.add(old)
+                continue
+        groups[(f.rule, f.credential or f.person or "?")].append(f)
+    cases = []
+    for (rule, subject), items in groups.items():
+        score = max(f.score for f in items)
+        level = max((f.level for f in items), key=LEVELS.__getitem__)
+        if subject in corroborated:
+            score, level = max(score, LEVELS["critical"] * 100 + 30), "critical"
+        if any(f.why.get("restricted_area") for f in items):
+            score += 5
+        cases.append(RankedCase(rule, subject, level, score, items))
+    cases.sort(key=lambda c: (-c.score, -c.events, c.rule, c.subject))
+    return cases

@@ -1,0 +1,427 @@
+"""Workforce operations the UI, API and CLI all call: the detection directory, onboarding rules,
+offboarding with its revocation report, the on-site roster, access reviews, expiring and
+orphaned access, and a person's timeline."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.text import slugify
+
+from linewatch.core import audit
+from linewatch.core.choices import Affiliation, RestrictedLevel
+from linewatch.core.models import Area, Organisation, Person, Site, SiteAffiliation
+from linewatch.errors import InputError
+from linewatch.events.schema import Event, EventClass
+from linewatch.workforce import choices
+from linewatch.workforce.engine import records as r
+from linewatch.workforce.engine.calendar import PlantCalendar as CalendarRecord
+from linewatch.workforce.engine.roster import RosterEntry, build_roster
+from linewatch.workforce.engine.schedule import AccessWindow
+from linewatch.workforce.models import (
+    Authorisation,
+    Credential,
+    PersonState,
+    PlantCalendar,
+    PlantHoliday,
+    ReviewCampaign,
+    ReviewItem,
+    RevocationReport,
+    Training,
+    Visit,
+    WorkOrder,
+    ZoneRequirement,
+)
+
+ROSTER_HOURS = 24
+EXPIRING_DAYS = 14
+REVOCATION_SLA = dt.timedelta(hours=24)  # NERC CIP-004 R5: access removed within 24 h of termination
+OVERSTAY_GRACE = dt.timedelta(minutes=30)
+
+
+def _ms(value: dt.datetime | dt.date | None, end_of_day: bool = False) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, dt.datetime):
+        value = dt.datetime.combine(value, dt.time.max if end_of_day else dt.time(), dt.UTC)
+    return int(value.timestamp() * 1000)
+
+
+# ---------------------------------------------------------------------- the detection directory
+
+_cache: dict[str, Any] = {"version": object(), "directory": None}
+
+
+def directory() -> r.Directory:
+    """Every record the detections consult, rebuilt when the model changes (audit trail id)."""
+    from linewatch.core.services import _model_version
+
+    version = _model_version()
+    if _cache["directory"] is not None and _cache["version"] == version:
+        return _cache["directory"]
+    built = build_directory()
+    _cache.update(version=version, directory=built)
+    return built
+
+
+def calendars() -> dict[int, CalendarRecord]:
+    extra: dict[int, dict[dt.date, str]] = {}
+    for h in PlantHoliday.objects.all():
+        extra.setdefault(h.site_id, {})[h.date] = h.name
+    found = {c.site_id: CalendarRecord(c.country, c.subdivision, extra.get(c.site_id, {}))
+             for c in PlantCalendar.objects.all()}
+    for site_id, days in extra.items():
+        found.setdefault(site_id, CalendarRecord("", "", days))
+    return found
+
+
+def build_directory() -> r.Directory:
+    sites = list(Site.objects.all())
+    by_id = {s.pk: s for s in sites}
+    cal = calendars()
+    states = {s.person_id: s for s in PersonState.objects.all()}
+    kinds: dict[int, str] = {}
+    sponsors: dict[int, str] = {}
+    for a in SiteAffiliation.objects.select_related("sponsor"):
+        if kinds.get(a.person_id, "employee") == "employee":
+            kinds[a.person_id] = a.kind
+        if a.sponsor:
+            sponsors[a.person_id] = a.sponsor.key
+    people = [r.PersonRecord(p.key, p.name, kinds.get(p.pk, "employee"),
+                             states[p.pk].status if p.pk in states else "active",
+                             _ms(states[p.pk].changed_at) if p.pk in states else None, sponsors.get(p.pk))
+              for p in Person.objects.all()]
+    creds = [r.CredentialRecord(str(c.pk), c.kind, c.identifier, c.person.key if c.person else None, c.status,
+                                c.issue_code, str(c.replaces_id) if c.replaces_id else None, _ms(c.valid_from),
+                                _ms(c.valid_to), _ms(c.status_changed_at), c.is_decoy, c.site.slug if c.site else "")
+             for c in Credential.objects.select_related("person", "site")]
+    grants = []
+    for g in Authorisation.objects.select_related("person", "area", "work_order", "granted_by"):
+        site = by_id[g.site_id]
+        kind = kinds.get(g.person_id, "employee")
+        window = AccessWindow(_ms(g.valid_from), _ms(g.valid_to), g.schedule, site.timezone,
+                              cal.get(site.pk, CalendarRecord()), holidays_open=kind == Affiliation.GUARD
+                              or not g.schedule)
+        grants.append(r.AuthorisationRecord(str(g.pk), g.person.key, site.slug, g.area.slug, window,
+                                            g.work_order.key if g.work_order else None,
+                                            g.granted_by.key if g.granted_by else "", g.reason))
+    orders = []
+    for w in WorkOrder.objects.select_related("site", "assignee", "line").prefetch_related(
+            "assets", "line__dependencies__members"):
+        names = {a.name for a in w.assets.all()}
+        if w.line:
+            names |= {m.name for dep in w.line.dependencies.all() for m in dep.members.all()}
+        orders.append(r.WorkOrderRecord(w.key, w.site.slug, w.status, w.assignee.key if w.assignee else None,
+                                        frozenset(names), _ms(w.starts_at), _ms(w.ends_at)))
+    trainings = [r.TrainingRecord(t.person.key, t.kind, _ms(t.completed_on), _ms(t.expires_on, end_of_day=True))
+                 for t in Training.objects.select_related("person")]
+    visits = [r.VisitRecord(str(v.pk), v.visitor.key, v.site.slug, v.host.key if v.host else None,
+                            v.escort.key if v.escort else None, v.escort_required, _ms(v.expected_start),
+                            _ms(v.expected_end), _ms(v.checked_out_at))
+              for v in Visit.objects.select_related("visitor", "host", "escort", "site")]
+    requires: dict[int, set[str]] = {}
+    for z in ZoneRequirement.objects.all():
+        requires.setdefault(z.area_id, set()).add(z.kind)
+    areas = [r.AreaRecord(by_id[a.site_id].slug, a.slug, a.restricted_level >= RestrictedLevel.RESTRICTED,
+                          frozenset(requires.get(a.pk, ()))) for a in Area.objects.all()]
+    from linewatch.core.choices import ASSET_KIND_DOMAIN, Domain
+    from linewatch.core.models import Asset
+
+    # the jump host is the way in, not a target: sessions through it are judged by where they land
+    ot_kinds = [k for k, d in ASSET_KIND_DOMAIN.items() if d == Domain.OT and k != "jump_host"]
+    ot = Asset.objects.filter(kind__in=ot_kinds).values_list("name", flat=True)
+    return r.Directory(people=people, credentials=creds, authorisations=grants, work_orders=orders,
+                       trainings=trainings, visits=visits, areas=areas,
+                       sites=[r.SiteRecord(s.slug, s.timezone, s.latitude, s.longitude) for s in sites],
+                       ot_assets=ot)
+
+
+# ---------------------------------------------------------------------- onboarding
+
+
+def onboarding_problems(kind: str, sponsor: Person | None, valid_to: dt.date | None) -> list[str]:
+    """Why an affiliation may not be granted: non-employees need a sponsor and an expiry."""
+    problems = []
+    if kind != Affiliation.EMPLOYEE:
+        if sponsor is None:
+            problems.append(f"a {kind} needs a sponsor who answers for them")
+        if valid_to is None:
+            problems.append(f"a {kind} needs an expiry: no open-ended access for non-employees")
+    if sponsor is not None:
+        state = PersonState.objects.filter(person=sponsor).first()
+        if state and state.status != choices.PersonStatus.ACTIVE:
+            problems.append(f"the sponsor {sponsor.key} is {state.status}")
+    return problems
+
+
+@transaction.atomic
+def onboard(person: Person, site: Site, kind: str, sponsor: Person | None = None,
+            valid_from: dt.date | None = None, valid_to: dt.date | None = None) -> SiteAffiliation:
+    problems = onboarding_problems(kind, sponsor, valid_to)
+    if problems:
+        raise InputError("onboarding", person.key, "; ".join(problems))
+    affiliation, _ = SiteAffiliation.objects.update_or_create(person=person, site=site, defaults={
+        "kind": kind, "sponsor": sponsor, "valid_from": valid_from, "valid_to": valid_to})
+    PersonState.objects.update_or_create(person=person, defaults={"status": choices.PersonStatus.ACTIVE})
+    return affiliation
+
+
+# ---------------------------------------------------------------------- offboarding
+
+
+def find_person(key: str, organisation: Organisation | None = None) -> Person:
+    people = Person.objects.filter(key=key)
+    if organisation is not None:
+        people = people.filter(organisation=organisation)
+    found = list(people[:2])
+    if not found:
+        raise InputError("person", key, "no such person")
+    if len(found) > 1:
+        raise InputError("person", key, "several organisations have this person key")
+    return found[0]
+
+
+def _live_credentials(person: Person) -> QuerySet[Credential]:
+    return Credential.objects.filter(person=person).exclude(status__in=(
+        choices.CredentialStatus.REVOKED, choices.CredentialStatus.REPLACED, choices.CredentialStatus.LOST,
+        choices.CredentialStatus.STOLEN))
+
+
+def _live_authorisations(person: Person, now: dt.datetime) -> QuerySet[Authorisation]:
+    return Authorisation.objects.filter(person=person, revoked_at__isnull=True).filter(
+        Q(valid_to__isnull=True) | Q(valid_to__gt=now))
+
+
+def offboard(person: Person, by: str, reason: str = "", now: dt.datetime | None = None) -> RevocationReport:
+    """Revoke every credential and authorisation of the person at every site, end their
+    affiliations, and record a report whose proof is a fresh query finding nothing left."""
+    now = now or timezone.now()
+    items: list[dict[str, Any]] = []
+    with transaction.atomic():
+        for cred in _live_credentials(person).select_related("site"):
+            before = cred.status
+            cred.status, cred.status_changed_at, cred.status_reason = "revoked", now, f"offboarded: {reason}"[:300]
+            if cred.valid_to is None or cred.valid_to > now:
+                cred.valid_to = now
+            cred.save(update_fields=["status", "status_changed_at", "status_reason", "valid_to"])
+            items.append({"what": "credential", "id": cred.pk, "name": str(cred), "system": cred.system,
+                          "site": cred.site.slug if cred.site else "all sites", "before": before,
+                          "after": "revoked", "at": now.isoformat(), "by": by})
+        for grant in _live_authorisations(person, now).select_related("site", "area"):
+            before = grant.valid_to.isoformat() if grant.valid_to else "open-ended"
+            grant.valid_to, grant.revoked_at, grant.revoked_by = now, now, by[:150]
+            grant.save(update_fields=["valid_to", "revoked_at", "revoked_by"])
+            items.append({"what": "authorisation", "id": grant.pk, "name": f"{grant.area.name}",
+                          "site": grant.site.slug, "before": f"valid to {before}", "after": "revoked",
+                          "at": now.isoformat(), "by": by})
+        today = timezone.localdate(now)
+        for aff in SiteAffiliation.objects.filter(person=person).select_related("site"):
+            if aff.valid_to is None or aff.valid_to > today:
+                before = aff.valid_to.isoformat() if aff.valid_to else "open-ended"
+                aff.valid_to = today
+                aff.save(update_fields=["valid_to"])
+                items.append({"what": "affiliation", "id": aff.pk, "name": aff.get_kind_display(),
+                              "site": aff.site.slug, "before": f"valid to {before}", "after": f"ended {today}",
+                              "at": now.isoformat(), "by": by})
+        PersonState.objects.update_or_create(person=person, defaults={
+            "status": choices.PersonStatus.OFFBOARDED, "changed_at": now, "changed_by": by[:150],
+            "reason": reason[:300]})
+        report = RevocationReport.objects.create(person=person, created_at=now, created_by=by[:150],
+                                                 reason=reason[:300], items=items)
+    proof = prove(person, now)
+    report.proof, report.proven = proof, proof["left"] == 0
+    report.save(update_fields=["proof", "proven"])
+    return report
+
+
+def prove(person: Person, at: dt.datetime) -> dict[str, Any]:
+    """Re-query, outside the revoking transaction, whatever could still let the person in."""
+    credentials = [str(c) for c in _live_credentials(person)]
+    grants = [f"{g.site.slug}/{g.area.slug}" for g in _live_authorisations(person, at).select_related("site", "area")]
+    state = PersonState.objects.filter(person=person).values_list("status", flat=True).first()
+    return {"checked_at": timezone.now().isoformat(), "live_credentials": credentials, "live_authorisations": grants,
+            "status": state, "left": len(credentials) + len(grants) + (state != choices.PersonStatus.OFFBOARDED)}
+
+
+# ---------------------------------------------------------------------- roster
+
+
+def _resolver(d: r.Directory):
+    def resolve(event: Event) -> str | None:
+        ident = event.attrs.get("credential.uid")
+        if ident:
+            cred = d.credential(str(ident))
+            if cred is not None and cred.person:
+                return cred.person
+        name = str(event.attrs.get("actor.user.name") or event.attrs.get("actor.user.uid") or "")
+        if name in d.people:
+            return name
+        if name.lower() in d.by_name:  # PACS exports name the cardholder
+            return d.by_name[name.lower()]
+        return f"card {ident}" if ident else (name or None)
+    return resolve
+
+
+def roster(site: Site, now: dt.datetime | None = None, hours: int = ROSTER_HOURS) -> list[RosterEntry]:
+    """Who is on the site now (from the last `hours` of physical-access events)."""
+    from linewatch.events.models import StoredEvent
+
+    now = now or timezone.now()
+    bodies = StoredEvent.objects.filter(site_slug=site.slug, class_uid=EventClass.PHYSICAL_ACCESS,
+                                        time__gte=now - dt.timedelta(hours=hours), time__lte=now).values_list(
+        "body", flat=True)
+    events = [msgspec.convert(b, Event) for b in bodies]
+    return build_roster(events, _resolver(directory()), int(now.timestamp() * 1000))
+
+
+def person_timeline(person: Person, sites: Iterable[Site], limit: int = 100) -> list[Event]:
+    """Recent physical and logical events about the person at the given sites, newest first."""
+    from linewatch.events.models import StoredEvent
+
+    names = {person.key, person.name} | set(Credential.objects.filter(person=person).values_list(
+        "identifier", flat=True))
+    slugs = [s.slug for s in sites]
+    found = []
+    rows = StoredEvent.objects.filter(site_slug__in=slugs, class_uid__in=(
+        EventClass.PHYSICAL_ACCESS, EventClass.AUTHENTICATION, EventClass.AUTHORIZE_SESSION)).order_by(
+        "-time").values_list("body", flat=True)[:5000]
+    for body in rows:
+        attrs = body.get("attrs", {})
+        if any(attrs.get(p) in names for p in ("credential.uid", "actor.user.name", "user.name", "actor.user.uid")):
+            found.append(msgspec.convert(body, Event))
+            if len(found) >= limit:
+                break
+    return found
+
+
+# ---------------------------------------------------------------------- access reviews
+
+
+def open_campaign(site: Site, name: str, deadline: dt.datetime, by: str, auto_revoke: bool = True,
+                  now: dt.datetime | None = None) -> ReviewCampaign:
+    """One item per live authorisation at the site, for the grantee's sponsor (else whoever
+    granted it) to confirm or revoke."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        base = slugify(name)[:80] or "review"
+        slug, n = base, 1
+        while ReviewCampaign.objects.filter(site=site, slug=slug).exists():
+            n += 1
+            slug = f"{base}-{n}"
+        campaign = ReviewCampaign.objects.create(site=site, slug=slug, name=name, created_at=now,
+                                                 created_by=by[:150], deadline=deadline, auto_revoke=auto_revoke)
+        sponsors = {a.person_id: a.sponsor for a in SiteAffiliation.objects.filter(site=site).select_related("sponsor")}
+        for grant in Authorisation.objects.filter(site=site, revoked_at__isnull=True).filter(
+                Q(valid_to__isnull=True) | Q(valid_to__gt=now)).select_related("person", "area", "granted_by"):
+            ReviewItem.objects.create(
+                campaign=campaign, authorisation=grant, person=grant.person,
+                reviewer=sponsors.get(grant.person_id) or grant.granted_by,
+                summary=f"{grant.person.name} → {grant.area.name}"
+                        f"{' until ' + grant.valid_to.date().isoformat() if grant.valid_to else ' (open-ended)'}")
+    return campaign
+
+
+def decide(item: ReviewItem, decision: str, by: str, now: dt.datetime | None = None) -> ReviewItem:
+    if decision not in (choices.ReviewDecision.CONFIRMED, choices.ReviewDecision.REVOKED):
+        raise InputError("review", str(item.pk), f"decision must be confirmed or revoked, not {decision!r}")
+    if item.campaign.status != choices.CampaignStatus.OPEN:
+        raise InputError("review", str(item.pk), "the campaign is closed")
+    now = now or timezone.now()
+    with transaction.atomic():
+        item.decision, item.decided_at, item.decided_by = decision, now, by[:150]
+        item.save(update_fields=["decision", "decided_at", "decided_by"])
+        if decision == choices.ReviewDecision.REVOKED and item.authorisation:
+            _revoke_grant(item.authorisation, now, by)
+    return item
+
+
+def _revoke_grant(grant: Authorisation, now: dt.datetime, by: str) -> None:
+    if grant.revoked_at is None:
+        grant.valid_to = min(grant.valid_to, now) if grant.valid_to else now
+        grant.revoked_at, grant.revoked_by = now, by[:150]
+        grant.save(update_fields=["valid_to", "revoked_at", "revoked_by"])
+
+
+def close_due(now: dt.datetime | None = None) -> list[ReviewCampaign]:
+    """Close campaigns past their deadline; by policy, revoke the grants nobody confirmed."""
+    now = now or timezone.now()
+    closed = []
+    for campaign in ReviewCampaign.objects.filter(status=choices.CampaignStatus.OPEN, deadline__lte=now):
+        with transaction.atomic(), audit.acting_as(audit.Actor(name="policy", via="access review deadline")):
+            for item in campaign.items.filter(decision=choices.ReviewDecision.PENDING).select_related(
+                    "authorisation"):
+                if campaign.auto_revoke:
+                    item.decision, item.decided_at, item.decided_by = "auto_revoked", now, "policy"
+                    item.save(update_fields=["decision", "decided_at", "decided_by"])
+                    if item.authorisation:
+                        _revoke_grant(item.authorisation, now, f"policy: review {campaign.name}")
+            campaign.status, campaign.closed_at = choices.CampaignStatus.CLOSED, now
+            campaign.save(update_fields=["status", "closed_at"])
+        closed.append(campaign)
+    return closed
+
+
+# ---------------------------------------------------------------------- posture: expiring and orphaned access
+
+
+@dataclass(frozen=True)
+class AccessIssue:
+    kind: str  # expiring, outlives_work_order, orphaned, open_ended, revocation_overdue, overstay
+    site: str
+    person: Person
+    what: str
+    detail: str
+
+
+def access_issues(sites: QuerySet[Site], now: dt.datetime | None = None) -> list[AccessIssue]:
+    """Access that ends soon, outlived its work order, lost its sponsor, never ends for a non-employee,
+    outlives the person's affiliation beyond the revocation SLA; visitors past their visit's end."""
+    now = now or timezone.now()
+    soon = now + dt.timedelta(days=EXPIRING_DAYS)
+    affiliations = {(a.person_id, a.site_id): a for a in SiteAffiliation.objects.filter(site__in=sites)
+                    .select_related("sponsor")}
+    offboarded = set(PersonState.objects.exclude(status=choices.PersonStatus.ACTIVE).values_list("person_id",
+                                                                                                 flat=True))
+    found = []
+    for g in Authorisation.objects.filter(site__in=sites, revoked_at__isnull=True).filter(
+            Q(valid_to__isnull=True) | Q(valid_to__gt=now)).select_related("site", "person", "area", "work_order"):
+        what = f"{g.area.name}"
+        aff = affiliations.get((g.person_id, g.site_id))
+        if g.valid_to and g.valid_to <= soon:
+            found.append(AccessIssue("expiring", g.site.slug, g.person, what, f"ends {g.valid_to:%Y-%m-%d %H:%M}"))
+        wo = g.work_order
+        if wo and (wo.status in ("closed", "cancelled") or wo.ends_at < now):
+            found.append(AccessIssue("outlives_work_order", g.site.slug, g.person, what,
+                                     f"{wo.key} is {wo.status}, ended {wo.ends_at:%Y-%m-%d}"))
+        if aff and aff.kind != Affiliation.EMPLOYEE:
+            if aff.sponsor is None or aff.sponsor_id in offboarded:
+                found.append(AccessIssue("orphaned", g.site.slug, g.person, what,
+                                         "no sponsor" if aff.sponsor is None else f"sponsor {aff.sponsor.key} left"))
+            if g.valid_to is None:
+                found.append(AccessIssue("open_ended", g.site.slug, g.person, what, f"{aff.kind} without expiry"))
+    for c in Credential.objects.filter(status="active", valid_to__gt=now, valid_to__lte=soon, person__isnull=False,
+                                       person__affiliations__site__in=sites).select_related("person").distinct():
+        found.append(AccessIssue("expiring", "", c.person, str(c), f"ends {c.valid_to:%Y-%m-%d %H:%M}"))
+    # revocation SLA: an external affiliation ended more than REVOCATION_SLA ago, access still live
+    ended = timezone.localdate(now - REVOCATION_SLA)
+    for aff in SiteAffiliation.objects.filter(site__in=sites, valid_to__lt=ended).exclude(
+            kind=Affiliation.EMPLOYEE).select_related("person", "site"):
+        live = [str(c) for c in _live_credentials(aff.person).filter(Q(site__isnull=True) | Q(site=aff.site))]
+        live += [g.area.name for g in _live_authorisations(aff.person, now).filter(site=aff.site).select_related(
+            "area")]
+        if live:
+            found.append(AccessIssue("revocation_overdue", aff.site.slug, aff.person, ", ".join(live),
+                                     f"{aff.kind} ended {aff.valid_to}; revoke within "
+                                     f"{REVOCATION_SLA.total_seconds() / 3600:.0f} h"))
+    for v in Visit.objects.filter(site__in=sites, status=choices.VisitStatus.ON_SITE, checked_out_at__isnull=True,
+                                  expected_end__lt=now - OVERSTAY_GRACE).select_related("site", "visitor"):
+        found.append(AccessIssue("overstay", v.site.slug, v.visitor, v.purpose,
+                                 f"expected to leave {v.expected_end:%Y-%m-%d %H:%M}, not checked out"))
+    return found
