@@ -56,13 +56,43 @@ ENDPOINTS: dict[tuple[str, str], Endpoint] = {
     ("GET", "/api/v1/cases/{case_uid}"): Endpoint(Cap.VIEW_ALERTS, True),
     ("GET", "/api/v1/discovered"): Endpoint(Cap.VIEW_PLANT, False),
     # -- discovery (add this domain's rows below this line) --
+    ("GET", "/api/v1/discovered/findings"): Endpoint(Cap.VIEW_PLANT, False),
     # -- vulns (add this domain's rows below this line) --
+    ("GET", "/api/v1/vulns/findings"): Endpoint(Cap.VIEW_PLANT, False),
+    ("GET", "/api/v1/vulns/findings/{finding_id}"): Endpoint(Cap.VIEW_PLANT, True),
+    ("POST", "/api/v1/vulns/findings/{finding_id}/status"): Endpoint(Cap.HANDLE_ALERTS, True),
     # -- segmentation (add this domain's rows below this line) --
+    ("GET", "/api/v1/segmentation/{slug}"): Endpoint(Cap.VIEW_PLANT, True),
     # -- workforce (add this domain's rows below this line) --
+    ("GET", "/api/v1/workforce/credentials"): Endpoint(Cap.VIEW_PEOPLE, False),
+    ("GET", "/api/v1/workforce/sites/{slug}/roster"): Endpoint(Cap.VIEW_SITES, True),
+    ("GET", "/api/v1/workforce/access-issues"): Endpoint(Cap.VIEW_PEOPLE, False),
     # -- resilience (add this domain's rows below this line) --
+    ("GET", "/api/v1/resilience/status"): Endpoint(Cap.VIEW_SITES, False),
+    ("GET", "/api/v1/resilience/crises"): Endpoint(Cap.VIEW_SITES, False),
+    # the gateways' reply webhooks: the matrix posts no reply, so a caller allowed to send one gets 400 (refused)
+    ("POST", "/api/v1/resilience/rollcall/sms"): Endpoint(Cap.INGEST_EVENTS, False, ok=400),
+    ("POST", "/api/v1/resilience/rollcall/email"): Endpoint(Cap.INGEST_EVENTS, False, ok=400),
     # -- patrols (add this domain's rows below this line) --
+    ("POST", "/api/v1/patrols/sync"): Endpoint(Cap.PATROL, False),
+    ("GET", "/api/v1/patrols/sites/{slug}/tours"): Endpoint(Cap.PATROL, True),
+    ("GET", "/api/v1/patrols/runs"): Endpoint(Cap.VIEW_PEOPLE, False),
     # -- evidence (add this domain's rows below this line) --
+    ("GET", "/api/v1/evidence/sites"): Endpoint(Cap.VIEW_AUDIT, False),
+    ("GET", "/api/v1/evidence/sites/{slug}/entries"): Endpoint(Cap.VIEW_AUDIT, True),
+    ("GET", "/api/v1/evidence/sites/{slug}/checkpoints"): Endpoint(Cap.VIEW_AUDIT, True),
+    ("POST", "/api/v1/evidence/sites/{slug}/checkpoint"): Endpoint(Cap.VIEW_AUDIT, True),
+    ("GET", "/api/v1/evidence/sites/{slug}/proofs/inclusion"): Endpoint(Cap.VIEW_AUDIT, True),
+    ("GET", "/api/v1/evidence/sites/{slug}/proofs/consistency"): Endpoint(Cap.VIEW_AUDIT, True),
+    ("GET", "/api/v1/evidence/sites/{slug}/pack"): Endpoint(Cap.VIEW_AUDIT, True),
+    ("GET", "/api/v1/evidence/sites/{slug}/export"): Endpoint(Cap.VIEW_AUDIT, True),
+    ("GET", "/api/v1/evidence/partners"): Endpoint(Cap.VIEW_AUDIT, False),
+    # partner tokens only: every user token is refused (tests/evidence/test_partners.py covers partner tokens)
+    ("POST", "/api/v1/evidence/partner/packs"): Endpoint(None, False, ok=401),
+    ("POST", "/api/v1/evidence/partner/incidents"): Endpoint(None, False, ok=401),
+    ("GET", "/api/v1/evidence/partner/submissions"): Endpoint(None, False, ok=401),
     # -- nodes --
+    ("POST", "/api/v1/notifications/receipts"): Endpoint(Cap.INGEST_EVENTS, False, ok=400),  # no such message
     ("POST", "/api/v1/nodes/push"): Endpoint(Cap.SYNC_NODE, True, denied_elsewhere=403),
     ("GET", "/api/v1/nodes/pull"): Endpoint(Cap.SYNC_NODE, True, denied_elsewhere=403),
 }
@@ -106,6 +136,9 @@ def matrix_alerts(request):
     if "role_users" in request.fixturenames:
         request.getfixturevalue("role_users")
         record_matrix_alerts()
+        from tests.vulns.test_services import record_matrix_findings
+
+        record_matrix_findings()
 
 
 def operations() -> set[tuple[str, str]]:
@@ -123,6 +156,13 @@ def request_for(client, method: str, path: str, site: str, token: str):
     url = (path.replace("{slug}", site).replace("{asset_id}", str(camera.pk)).replace("{uid}", ALERT_UIDS[site])
            .replace("{case_uid}", CASE_UIDS[site]))
     headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    if "{finding_id}" in url:  # the camera's vulnerability finding (tests/vulns/test_services.py)
+        from tests.vulns.test_services import matrix_finding_id
+
+        url = url.replace("{finding_id}", str(matrix_finding_id(site)))
+        if method == "POST":
+            return client.post(url, {"status": "accepted", "why": "matrix test"}, content_type="application/json",
+                               **headers)
     if "/nodes/" in path:  # a node's own record of the site (the account name is the node name)
         if method == "GET":
             return client.get(f"{url}?site={site}", **headers)
@@ -139,6 +179,8 @@ def request_for(client, method: str, path: str, site: str, token: str):
         url += f"?asset={site}/{camera.name}"
     if method == "PATCH":
         return client.patch(url, {"description": "checked"}, content_type="application/json", **headers)
+    if method == "POST" and path.endswith("/patrols/sync"):
+        return client.post(url, {"items": []}, content_type="application/json", **headers)
     if method == "POST" and path.endswith("/events"):
         line = '{"class_uid": 4001, "time": 1764000000000, "source": "test", "attrs": {"src_endpoint.ip": "10.1.4.9"}}'
         return client.post(f"{url}?site={site}", line, content_type="application/x-ndjson", **headers)
@@ -184,7 +226,7 @@ def test_lists_never_leak_other_sites(client, role_users, username):
     headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
     role, sites, all_sites = ROLE_USERS[username]
     for path in ("/api/v1/sites", "/api/v1/assets", "/api/v1/zones", "/api/v1/lines", "/api/v1/people",
-                 "/api/v1/audit", "/api/v1/discovered"):
+                 "/api/v1/audit", "/api/v1/discovered", "/api/v1/discovered/findings"):
         response = client.get(path, **headers)
         if response.status_code != 200:
             continue

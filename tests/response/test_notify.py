@@ -87,3 +87,44 @@ def test_no_acknowledgement_in_time_moves_to_the_next_rung_and_acknowledging_sto
     acknowledge(alert, role_users["analyst"])
     assert dispatch_due(later + dt.timedelta(hours=1)) == 0
     assert Notification.objects.get().status == "acknowledged"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_delivery_report_is_a_receipt_and_a_failure_report_fires_the_next_rung(alpha_beta, smtp_relay, client):
+    from linewatch.core import accounts
+    from linewatch.response.models import Receipt
+
+    port, received = smtp_relay
+    security = Team.objects.get(slug="alpha-sec")
+    for priority, who in ((1, "sms-gateway"), (2, "manager")):
+        ContactPath.objects.create(team=security, priority=priority, label=who,
+                                   url=f"mailto://127.0.0.1:{port}?from=lw@alpha.example&to={who}@alpha.example"
+                                       "&mode=insecure")
+    record_alert(Detection("r3", "Camera offline or tampered", "medium", events=[camera_offline(2)]))
+    now = timezone.now()
+    assert dispatch_due(now) == 1
+    message = Notification.objects.get()
+    ref = f"LW-{message.pk}"
+    assert f"[{ref}]".encode() in received[0].content  # the reference a gateway quotes back
+    gateway = accounts.create_user("gateway", "not-for-people-1", "sensor", sites=["alpha"])
+    token = accounts.create_token(gateway, "dlr")
+
+    def report(body: dict):
+        return client.post("/api/v1/notifications/receipts", body, content_type="application/json",
+                           HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    assert report({"ref": ref, "status": "DELIVERED", "source": "sms gateway"}).status_code == 200
+    assert list(Receipt.objects.values_list("kind", flat=True)) == ["transport", "delivered"]
+    # refused with the reason, nothing changes
+    for bad, reason in (({"ref": "LW-999999", "status": "delivered"}, "no message LW-999999"),
+                        ({"ref": "ABC", "status": "delivered"}, "not one of ours"),
+                        ({"ref": ref, "status": "maybe"}, "status 'maybe'")):
+        answer = report(bad)
+        assert answer.status_code == 400 and reason in answer.content.decode()
+    assert Receipt.objects.count() == 2 and DeliveryAttempt.objects.count() == 1
+    # the gateway reports the SMS undeliverable: the next rung fires now, not after the acknowledgement window
+    assert report({"ref": ref, "status": "undelivered", "source": "sms gateway"}).status_code == 200
+    assert dispatch_due(now + dt.timedelta(seconds=5)) == 1
+    attempts = list(DeliveryAttempt.objects.order_by("id").values_list("rung", "outcome"))
+    assert attempts == [(0, "accepted"), (0, "failed"), (1, "accepted")]
+    assert received[-1].rcpt_tos == ["manager@alpha.example"]

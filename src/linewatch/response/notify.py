@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import zoneinfo
 from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit, urlunsplit
@@ -179,6 +180,53 @@ def record_receipt(notification: Notification, kind: str, source: str, *, now: d
                                   time=now or timezone.now())
 
 
+REFERENCE = re.compile(r"\[(LW-\d+)\]\s*$")
+
+
+def reference(n: Notification) -> str:
+    """The message's reference, sent at the end of its subject ([LW-123]) and in an MQTT payload's `ref`: a
+    gateway or display that reports delivery quotes it (`record_delivery`)."""
+    return f"LW-{n.pk}"
+
+
+class DeliveryReportRefused(ValueError):
+    """A delivery report that names no message we sent, or says something we do not understand."""
+
+
+DELIVERED_WORDS = {"delivered", "displayed", "read", "played"}
+FAILED_WORDS = {"failed", "undelivered", "rejected", "expired"}
+
+
+def record_delivery(ref: str, status: str, source: str, now: dt.datetime | None = None) -> Receipt | None:
+    """What a channel reports after accepting a message (an SMS gateway's delivery report, a display or siren
+    confirming it played it). Delivered: a `delivered` receipt. Failed: the attempt counts as failed and the
+    message moves to its next rung now — the fallback fires on the channel's word, not only on silence."""
+    now = now or timezone.now()
+    match = re.fullmatch(r"LW-(\d+)", ref.strip())
+    if not match:
+        raise DeliveryReportRefused(f"reference {ref!r} is not one of ours (LW-<number>)")
+    word = status.strip().lower()
+    if word not in DELIVERED_WORDS | FAILED_WORDS:
+        raise DeliveryReportRefused(f"status {status!r}: one of {', '.join(sorted(DELIVERED_WORDS | FAILED_WORDS))}")
+    with transaction.atomic():
+        n = Notification.objects.select_for_update(of=("self",)).filter(pk=int(match.group(1))).first()
+        if n is None:
+            raise DeliveryReportRefused(f"no message {ref}")
+        last = n.attempts.filter(outcome="accepted").order_by("-id").first()
+        if last is None:
+            raise DeliveryReportRefused(f"message {ref} was never accepted by a channel")
+        if word in DELIVERED_WORDS:
+            return Receipt.objects.create(notification=n, attempt=last, kind=ReceiptKind.DELIVERED, time=now,
+                                          source=f"{source}: {word}"[:200])
+        DeliveryAttempt.objects.create(notification=n, time=now, rung=last.rung, channel=last.channel,
+                                       target=last.target, outcome="failed",
+                                       detail=f"delivery report from {source}: {word}"[:500])
+        if n.status == NotificationStatus.SENT and n.rung == last.rung:
+            n.status, n.rung, n.next_attempt = NotificationStatus.PENDING, n.rung + 1, now
+            n.save(update_fields=["status", "rung", "next_attempt"])
+    return None
+
+
 def mqtt_send(url: str, subject: str, body: str) -> tuple[bool, str]:
     """Publish to a site broker (`mqtt://[user:pass@]host:port/topic?retain=yes`) with QoS 1: the
     broker's PUBACK is the transport receipt. The payload is JSON a display or siren controller
@@ -190,8 +238,10 @@ def mqtt_send(url: str, subject: str, body: str) -> tuple[bool, str]:
     if not topic or not parts.hostname:
         return False, "an MQTT URL needs a host and a topic: mqtt://host:1883/site/alert"
     retain = parse_qs(parts.query).get("retain", ["yes"])[0].lower() in ("yes", "1", "true")
-    payload = json.dumps({"subject": subject, "body": body,
-                          "exercise": subject.startswith(messages.EXERCISE_MARK)}, ensure_ascii=False)
+    ref = REFERENCE.search(subject)
+    payload = json.dumps({"subject": REFERENCE.sub("", subject).rstrip(), "body": body,
+                          "exercise": subject.startswith(messages.EXERCISE_MARK), "ref": ref.group(1) if ref else ""},
+                         ensure_ascii=False)
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="", protocol=mqtt.MQTTv311)
     if parts.username:
         client.username_pw_set(parts.username, parts.password)
@@ -283,7 +333,7 @@ def _advance(notification_id: int, now: dt.datetime, send: Callable[[str, str, s
                 n.save(update_fields=["status", "rung", "next_attempt"])
                 return attempts
         # The send happens outside the transaction: a slow channel must not hold the outbox.
-        ok, detail = send(url, n.subject, n.body)
+        ok, detail = send(url, f"{n.subject} [{reference(n)}]", n.body)
         attempts += 1
         with transaction.atomic():
             attempt = DeliveryAttempt.objects.create(notification=n, time=now, rung=n.rung,

@@ -10,7 +10,8 @@ from __future__ import annotations
 from importlib import import_module
 from types import ModuleType
 
-DOMAINS = ("discovery", "vulns", "segmentation", "workforce", "resilience", "patrols", "evidence", "nodes")
+DOMAINS = ("discovery", "vulns", "segmentation", "workforce", "resilience", "patrols", "evidence", "nodes",
+           "response")
 
 
 def modules(kind: str) -> list[ModuleType]:
