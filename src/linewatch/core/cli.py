@@ -166,7 +166,8 @@ def print_consequence(result: dict) -> None:
 @handles_input_errors
 def user_create(
     username: str,
-    role: str = typer.Option(..., help="admin, security_analyst, site_security_lead, ot_engineer, auditor, guard, sensor, node"),
+    role: str = typer.Option(..., help="admin, security_analyst, site_security_lead, ot_engineer, auditor, guard, "
+                                       "sensor (event forwarders), node (plant nodes)"),
     site: list[str] = typer.Option([], help="Site slug (repeat) for site-scoped roles."),
     all_sites: bool = typer.Option(False, "--all-sites"),
     password: str = typer.Option(None, help="Asked for when not given.", envvar="LINEWATCH_PASSWORD"),
