@@ -88,6 +88,7 @@ def test_cut_link_then_catch_up_exactly_once(hq, tmp_path):
         plant_alerts = dict(plant.rows("select uid, title from detect_alert"))
         assert plant_events and plant_alerts, "the plant recorded nothing to forward"
 
+        plant.run("evidence", "checkpoint")  # sign what the plant's ledger holds now (also every 100 records)
         cut = plant.run(*sync, check=False)
         assert cut.returncode == 1
         assert "unreachable" in cut.stderr and "records wait in the outbox" in cut.stderr
@@ -106,11 +107,24 @@ def test_cut_link_then_catch_up_exactly_once(hq, tmp_path):
                       .values_list("participant__code", "answer", "channel")) == plant_answers
         assert Participant.objects.filter(roll_call__crisis__uid=crisis).count() == len(codes)
 
+        # Headquarters witnessed the plant's evidence checkpoints; the plant keeps the cosignatures it pulled.
+        from linewatch.nodes.models import WitnessedCheckpoint
+
+        plant_checkpoints = plant.rows("select c.size from evidence_checkpoint c join evidence_sitelog l "
+                                       "on c.log_id = l.id where l.site_slug = 'alpha' order by c.size")
+        assert plant_checkpoints, "the plant signed checkpoints of its ledger"
+        witnessed = list(WitnessedCheckpoint.objects.filter(peer=PLANT).order_by("size").values_list("size"))
+        assert witnessed == plant_checkpoints
         # Again: nothing is sent twice, nothing doubles.
         again = json.loads(plant.run(*sync).stdout)
         assert again[0]["pushed"] == 0
         assert len(_hq_events()) == len(plant_events) and Alert.objects.count() == len(plant_alerts)
         assert RollCallAnswer.objects.count() == len(plant_answers)
+        cosigned = plant.rows("select c.note from evidence_checkpoint c join evidence_cosignature w "
+                              "on w.checkpoint_id = c.id join evidence_sitelog l on c.log_id = l.id "
+                              "where l.site_slug = 'alpha'")
+        assert len(cosigned) == len(plant_checkpoints)
+        assert all("hq.witness" in note for (note,) in cosigned)
 
         # Headquarters does not detect again on what the plant already detected on.
         worker = DetectionWorker(default_detectors())
@@ -192,3 +206,43 @@ def test_only_node_accounts_may_sync(client, role_users):
     token = accounts.create_token(role_users["analyst"], "t")
     assert _push(client, token, [_event_record(1, "y1")]).status_code == 403
     assert client.get("/api/v1/nodes/pull?site=alpha", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 403
+
+
+def _checkpoint_record(seq: int, signer, leaves: list[bytes], size: int, previous: int = 0) -> dict:
+    import base64
+
+    from linewatch.evidence.engine.checkpoint import Checkpoint, sign_checkpoint
+    from linewatch.evidence.engine.merkle import MerkleTree
+
+    tree = MerkleTree()
+    for leaf in leaves[:size]:
+        tree.append(leaf)
+    note = sign_checkpoint(Checkpoint(signer.name, size, tree.root(size)), signer).decode()
+    proof = [base64.b64encode(h).decode() for h in tree.consistency_proof(previous, size)] if previous else []
+    return {"origin": PLANT, "site": "alpha", "seq": seq, "kind": "evidence-checkpoint",
+            "key": f"{signer.name}@{size}", "body": {"origin": signer.name, "size": size, "note": note,
+                                                     "previous_size": previous, "proof": proof,
+                                                     "log_key": signer.verifier.vkey}}
+
+
+def test_headquarters_never_witnesses_a_rewritten_history_or_a_swapped_key(client, node_token):
+    from linewatch.evidence.engine.checkpoint import Signer
+    from linewatch.nodes.models import OutboxRecord, WitnessedCheckpoint
+
+    log = "linewatch/test/alpha-plant"
+    signer = Signer.generate(log)
+    history = [f"record {i}".encode() for i in range(8)]
+    first = _push(client, node_token, [_checkpoint_record(1, signer, history, 3)])
+    assert first.status_code == 200, first.content
+    assert OutboxRecord.objects.filter(kind="evidence-cosignature", site_slug="alpha").count() == 1
+    # the same log, rewritten after the witnessed checkpoint: its tree of 5 does not extend the tree of 3
+    rewritten = [history[0], b"edited", *history[2:]]
+    refused = _push(client, node_token, [_checkpoint_record(2, signer, rewritten, 5, previous=3)])
+    assert refused.status_code == 400 and "not witnessed" in refused.content.decode()
+    # the true history, signed by another key than the one pinned with the first checkpoint
+    swapped = _push(client, node_token, [_checkpoint_record(2, Signer.generate(log), history, 5, previous=3)])
+    assert swapped.status_code == 400 and "another key" in swapped.content.decode()
+    assert list(WitnessedCheckpoint.objects.values_list("size", flat=True)) == [3]
+    # the true extension by the pinned key is witnessed
+    assert _push(client, node_token, [_checkpoint_record(2, signer, history, 5, previous=3)]).status_code == 200
+    assert sorted(WitnessedCheckpoint.objects.values_list("size", flat=True)) == [3, 5]

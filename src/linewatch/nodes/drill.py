@@ -202,6 +202,7 @@ def run_drill(site_slug: str, say) -> dict:
             answered = _answer_roll_call(plant, site_slug, crisis)
             say(f"The plant declared an exercise crisis locally, ran its roll call ({answered} answers at the "
                 f"kiosk) and recorded {plant.count('detect_alert')} alerts — headquarters sees none of it yet.")
+            plant.run("evidence", "checkpoint")  # the plant signs its ledger; headquarters witnesses it on sync
             cut = plant.sync(link.url, token, check=False)
             waiting = " ".join(cut.stderr.split())  # rich wrapped it for a terminal
             say(f"Sync attempt while cut: exit {cut.returncode}. {waiting}")
@@ -217,6 +218,10 @@ def run_drill(site_slug: str, say) -> dict:
                    Alert.objects.filter(uid__in=[u for (u,) in plant.rows("select uid from detect_alert")]).count()),
     }
     counts.update(_resilience_counts(plant, crisis))
+    from linewatch.nodes.models import WitnessedCheckpoint
+
+    counts["evidence checkpoints witnessed"] = (
+        plant.count("evidence_cosignature"), WitnessedCheckpoint.objects.filter(peer=name).count())
     return {"node": name, "crisis": crisis.get("uid"), "sync": report, "counts": counts}
 
 

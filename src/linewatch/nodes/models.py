@@ -67,3 +67,22 @@ class Cursor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.direction} {self.peer}/{self.site_slug} at {self.last_seq}"
+
+
+class WitnessedCheckpoint(models.Model):
+    """On headquarters: a plant node's evidence checkpoint it cosigned. The latest per (peer, log) is what the
+    next one must extend; `log_key` pins the plant log's public key from its first checkpoint on."""
+
+    peer = models.CharField(max_length=64, help_text="The plant node")
+    origin = models.CharField(max_length=200, help_text="The plant's log (its checkpoints' origin line)")
+    size = models.PositiveBigIntegerField()
+    root_hash = models.CharField(max_length=64)
+    note = models.TextField(help_text="The checkpoint with the plant's signature and our cosignature")
+    log_key = models.CharField(max_length=400)
+    time = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["peer", "origin", "size"], name="nodes_witnessed_once")]
+
+    def __str__(self) -> str:
+        return f"{self.peer}: {self.origin} @{self.size}"

@@ -191,7 +191,8 @@ def _raise_gap(gap: dict) -> None:
 
 def connect_signals() -> None:
     """Register the built-in kinds (events, alerts, notes); other domains register theirs from their own apps."""
-    from linewatch.nodes import kinds, resilience_kinds
+    from linewatch.nodes import evidence_kinds, kinds, resilience_kinds
 
     kinds.install()
     resilience_kinds.install()
+    evidence_kinds.install()
