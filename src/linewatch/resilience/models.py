@@ -250,3 +250,25 @@ class StepCompletion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.step} done by {self.by}"
+
+
+class Shift(models.Model):
+    """Who is expected at a site when: an RRULE with a DURATION on the site's wall clock (plant calendar aware,
+    linewatch.workforce.engine.schedule), for a team's members and/or named people. A roll call accounts for the
+    people on shift even when no badge says they came in (a reader down, a tailgate, a badge left at home)."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="shifts")
+    slug = models.SlugField()
+    name = models.CharField(max_length=200)
+    schedule = models.CharField(max_length=300, help_text="RRULE with DURATION, e.g. "
+                                "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR;BYHOUR=6;BYMINUTE=0;DURATION=PT8H")
+    team = models.ForeignKey("core.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="shifts")
+    people = models.ManyToManyField(Person, blank=True, related_name="shifts")
+    source = models.CharField(max_length=300, blank=True, help_text="The YAML file it came from")
+
+    class Meta:
+        ordering = ["site__slug", "slug"]
+        constraints = [models.UniqueConstraint(fields=["site", "slug"], name="shift_slug_per_site")]
+
+    def __str__(self) -> str:
+        return f"{self.site.slug}/{self.slug}"

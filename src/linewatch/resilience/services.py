@@ -211,12 +211,34 @@ def live_roster(site: Site, now: dt.datetime | None = None) -> dict[int, RosterE
     return out
 
 
+def on_shift(site: Site, now: dt.datetime) -> dict[int, tuple[Person, str]]:
+    """The people a shift of the site expects there now (site wall clock), with the shift's name."""
+    from linewatch.resilience.models import Shift
+    from linewatch.workforce.engine.schedule import parse_schedule, zone
+
+    local = now.astimezone(zone(site.timezone)).replace(tzinfo=None)
+    expected: dict[int, tuple[Person, str]] = {}
+    for shift in Shift.objects.filter(site=site).select_related("team").prefetch_related("people"):
+        if not parse_schedule(shift.schedule).open_at(local):
+            continue
+        people = list(shift.people.all())
+        if shift.team is not None:
+            people += [m.person for m in shift.team.memberships.select_related("person")]
+        for person in people:
+            expected.setdefault(person.pk, (person, shift.name))
+    return expected
+
+
 def audience(site: Site, now: dt.datetime | None = None) -> list[tuple[Person, bool, str]]:
     """(person, on site, why) for everyone a roll call at the site must account for: the live
-    roster first, then the people affiliated with the site (employees, guards …, valid today)."""
+    roster first, then the people the shift schedule expects there who did not badge in, then the people
+    affiliated with the site (employees, guards …, valid today)."""
     now = now or timezone.now()
     roster = live_roster(site, now)
     out = [(e.person, True, f"on site since {e.since:%H:%M} UTC ({e.source})") for e in roster.values()]
+    expected = {pk: hit for pk, hit in on_shift(site, now).items() if pk not in roster}
+    out += [(person, False, f"on the {name} now, no badge-in seen") for person, name in expected.values()]
+    roster = {**roster, **expected}
     today = now.date()
     affiliated = (Person.objects.filter(affiliations__site=site)
                   .filter(Q(affiliations__valid_from=None) | Q(affiliations__valid_from__lte=today))
@@ -225,7 +247,7 @@ def audience(site: Site, now: dt.datetime | None = None) -> list[tuple[Person, b
     for person in affiliated:
         kinds = sorted({a.get_kind_display().lower() for a in person.affiliations.all() if a.site_id == site.pk})
         out.append((person, False, f"affiliated with the site ({', '.join(kinds)})"))
-    return sorted(out, key=lambda x: (not x[1], x[0].name))
+    return sorted(out, key=lambda x: (not x[1], "no badge-in" not in x[2], x[0].name))
 
 
 # ---------------------------------------------------------------- roll call
