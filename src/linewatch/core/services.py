@@ -101,7 +101,7 @@ def build_graph() -> PlantGraph:
     return PlantGraph(assets, lines)
 
 
-def _cached(name: str, build: Callable[[], Any]) -> Any:
+def cached(name: str, build: Callable[[], Any]) -> Any:
     """`build()`'s result, kept until the plant model changes (any write moves the audit trail)."""
     version = _model_version()
     with _graph_lock:
@@ -116,7 +116,7 @@ def _cached(name: str, build: Callable[[], Any]) -> Any:
 
 def plant_graph() -> PlantGraph:
     """The graph of the current model, rebuilt only when the model has changed."""
-    return _cached("graph", build_graph)
+    return cached("graph", build_graph)
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +180,7 @@ class AssetIndex:
 
 def asset_index() -> AssetIndex:
     """The index of the current model, rebuilt only when the model has changed."""
-    return _cached("assets", AssetIndex)
+    return cached("assets", AssetIndex)
 
 
 def find_assets(refs: Iterable[str], sites: QuerySet[Site] | None = None) -> list[Asset]:
@@ -315,7 +315,7 @@ class OwnershipIndex:
 def owners_of(asset: Asset) -> Owners:
     """The asset's owners, from an index of every site's rules kept until the model changes
     (alerts ask this for every new alert; the rules change rarely)."""
-    return _cached("ownership", lambda: OwnershipIndex(Site.objects.all())).resolve(asset)
+    return cached("ownership", lambda: OwnershipIndex(Site.objects.all())).resolve(asset)
 
 
 @dataclass
