@@ -137,3 +137,43 @@ def test_the_api_lists_devices_of_the_users_sites_shadow_first(client, alpha_dev
     assert [r["key"] for r in rows] == ["10.2.0.99"]
     token = accounts.create_token(role_users["guard"], "discovered")
     assert client.get("/api/v1/discovered", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 403
+
+
+def test_posture_findings_show_with_evidence_and_can_be_reviewed(client, alpha_devices, role_users):
+    from linewatch.discovery.models import FindingStatus, PostureFinding
+
+    dv = _device("10.1.11.120", None, "camera", vendor="Hikvision")
+    dv.findings = [{"check": "default-credentials", "severity": "medium", "finding": "Hikvision camera ships with "
+                    "well-known default credentials", "evidence": "vendor Hikvision (oui/Hangzhou)",
+                    "source": "oui/Hangzhou", "file": "plant.pcap", "packet": 4, "time": None}]
+    reconcile(alpha_devices, [dv])
+    url = reverse("web:discovered_device", args=["alpha", "10.1.11.120"])
+    client.force_login(role_users["engineer"])
+    page = client.get(url).content.decode()
+    assert 'id="posture"' in page and "vendor Hikvision (oui/Hangzhou)" in page and "#4" in page
+    assert "1 open" in client.get(reverse("web:discovered")).content.decode()
+    finding = PostureFinding.objects.get(device__key="10.1.11.120")
+    bad = client.post(url, {"action": "finding", "finding": finding.pk, "status": "verified", "note": ""})
+    assert bad.status_code == 400 and "say how it was verified" in bad.content.decode()
+    ok = client.post(url, {"action": "finding", "finding": finding.pk, "status": "verified",
+                           "note": "password changed, checked on site"})
+    assert ok.status_code == 302
+    finding.refresh_from_db()
+    assert finding.status == FindingStatus.VERIFIED and finding.note == "password changed, checked on site"
+    client.force_login(role_users["auditor"])  # sees the page, may not change the plant model
+    assert client.post(url, {"action": "finding", "finding": finding.pk, "status": "open"}).status_code in (403, 404)
+
+
+def test_the_api_lists_posture_findings_of_the_users_sites(client, alpha_devices, role_users):
+    from linewatch.core import accounts
+
+    beta = Site.objects.get(slug="beta")
+    for site, ip in ((alpha_devices, "10.1.11.121"), (beta, "10.2.0.121")):
+        dv = _device(ip, None, "switch")
+        dv.findings = [{"check": "snmp-default-community", "severity": "high", "finding": "SNMP public",
+                        "evidence": "community 'public' in snmp/community, packet 3 of x.pcap", "packet": 3}]
+        reconcile(site, [dv])
+    token = accounts.create_token(role_users["engineer"], "t")
+    rows = client.get("/api/v1/discovered/findings", HTTP_AUTHORIZATION=f"Bearer {token}").json()
+    assert [(r["site"], r["device"], r["check"], r["packet"]) for r in rows] == [
+        ("alpha", "10.1.11.121", "snmp-default-community", 3)]

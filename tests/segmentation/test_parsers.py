@@ -85,7 +85,8 @@ def test_nft_unbalanced_braces_are_an_input_error():
 def test_format_is_sniffed():
     assert sniff("# x\n*filter\n") == "iptables"
     assert sniff("table inet t {\n}") == "nftables"
-    assert sniff("hostname r1\n") is None
+    assert sniff("hostname r1\n") == "cisco-ios"
+    assert sniff("lorem ipsum\n") is None
 
 
 def corpus_files() -> list[Path]:

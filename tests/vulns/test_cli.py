@@ -1,18 +1,17 @@
-"""`feeds import` and `vulns` command functions: tables, --json, exit codes, incremental import."""
+"""`feeds import` and `vulns` command functions over the database: tables, --json, exit codes, incremental import."""
 
 import json
-import shutil
 
 import pytest
 import typer
 from typer.testing import CliRunner
 
-from linewatch.vulns.cli import feeds_app, vulns_match
+from linewatch.vulns.cli import feeds_app, vulns
 
-# Wired as linewatch.cli will wire it.
+# Wired as linewatch.cli wires it (linewatch.vulns.cli.register).
 app = typer.Typer()
 app.add_typer(feeds_app, name="feeds")
-app.command("vulns")(vulns_match)
+app.command("vulns")(vulns)
 
 FEEDS = ("nvd_CVE-2021-36260_synthetic.json", "kev_small.json", "kev_small.csv", "csaf_small.json", "epss_small.csv")
 
@@ -22,55 +21,36 @@ def runner():
     return CliRunner()
 
 
-def test_import_then_reimport_reports_no_new_records(runner, tmp_path, data):
-    args = ["feeds", "import", *[str(data / f) for f in FEEDS], "--store", str(tmp_path), "--json"]
+@pytest.mark.django_db
+def test_import_then_reimport_reports_no_new_records(runner, data):
+    args = ["feeds", "import", *[str(data / f) for f in FEEDS], "--json"]
     first = runner.invoke(app, args)
     assert first.exit_code == 0, first.output
     doc = json.loads(first.stdout)
-    assert doc["ok"] and doc["cves"] == 3 and doc["added"] == 3
+    assert doc["ok"] and doc["stored"] == {"vulnerabilities": 1, "advisories": 1, "kev": 2, "epss": 3}
     second = json.loads(runner.invoke(app, args).stdout)
-    assert second["added"] == 0 and second["updated"] == 0 and second["cves"] == 3
+    assert second["added"] == 0 and second["updated"] == 0 and second["stored"] == doc["stored"]
+    table = runner.invoke(app, ["feeds", "import", str(data / "kev_small.json")])
+    assert table.exit_code == 0 and "kev_small.json" in table.stdout
 
 
-def test_folders_are_searched_and_non_feed_files_skipped(runner, tmp_path, data):
-    result = runner.invoke(app, ["feeds", "import", str(data), "--store", str(tmp_path / "s"), "--json"])
+@pytest.mark.django_db
+def test_folders_are_searched_and_non_feed_files_skipped(runner, data):
+    result = runner.invoke(app, ["feeds", "import", str(data), "--json"])
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert any(s["file"].endswith("devices.csv") for s in doc["skipped"])
 
 
-def test_a_broken_file_exits_2_naming_it_and_the_rest_is_stored(runner, tmp_path, data):
-    bad = tmp_path / "bad.json"
-    bad.write_text('{"vulnerabilities": [')
-    result = runner.invoke(app, ["feeds", "import", str(bad), str(data / "kev_small.json"),
-                                 "--store", str(tmp_path / "s"), "--json"])
+@pytest.mark.django_db
+def test_a_broken_record_exits_2_naming_its_line_and_the_good_rows_are_stored(runner, tmp_path, data):
+    from linewatch.vulns.models import EpssScore
+
+    bad = tmp_path / "epss.csv"
+    bad.write_text("#model_version:v2025.03.14,score_date:2026-01-01T00:00:00+0000\ncve,epss,percentile\n"
+                   "CVE-2021-36260,0.94,0.99\nCVE-2021-1,0.5,0.5\nCVE-2019-6693,x,0.2\n")
+    result = runner.invoke(app, ["feeds", "import", str(bad), "--json"])
     assert result.exit_code == 2
-    assert "bad.json" in result.stdout and '"line 1 column' in result.stdout
-    lines = (tmp_path / "s" / "vulns.jsonl").read_text().splitlines()
-    assert [ln.split(",")[0] for ln in lines] == ['{"cve":"CVE-2019-6693"', '{"cve":"CVE-2021-36260"']
-
-
-def test_vulns_ranks_the_demo_camera_first_with_evidence(runner, tmp_path, data):
-    runner.invoke(app, ["feeds", "import", *[str(data / f) for f in FEEDS], "--store", str(tmp_path)])
-    result = runner.invoke(app, ["vulns", str(data / "devices.csv"), "--store", str(tmp_path), "--json"])
-    assert result.exit_code == 0, result.output
-    doc = json.loads(result.stdout)
-    top = doc["findings"][0]
-    assert top["cve"] == "CVE-2021-36260" and top["device"]["name"] == "gate-camera-1"
-    assert top["confidence"] == "confirmed" and top["risk"]["kev"] and top["evidence"]
-    table = runner.invoke(app, ["vulns", str(data / "devices.csv"), "--store", str(tmp_path)])
-    assert table.exit_code == 0 and "CVE-2021-36260" in table.stdout
-
-
-def test_vulns_input_errors(runner, tmp_path, data):
-    result = runner.invoke(app, ["vulns", str(data / "devices.csv"), "--store", str(tmp_path / "none")])
-    assert result.exit_code == 2
-    shutil.copy(data / "kev_small.json", tmp_path / "k.json")
-    runner.invoke(app, ["feeds", "import", str(tmp_path / "k.json"), "--store", str(tmp_path)])
-    bad = tmp_path / "devices.csv"
-    bad.write_text("vendor,model\nHikvision,DS-2CD2142FWD-I\n")
-    result = runner.invoke(app, ["vulns", str(bad), "--store", str(tmp_path), "--json"])
-    assert result.exit_code == 2 and "firmware" in result.stdout
-    result = runner.invoke(app, ["vulns", str(data / "devices.csv"), "--store", str(tmp_path),
-                                 "--min-confidence", "maybe"])
-    assert result.exit_code == 2
+    places = [e["place"] for e in json.loads(result.stdout)["errors"]]
+    assert places == ["line 4", "line 5"]
+    assert list(EpssScore.objects.values_list("cve", flat=True)) == ["CVE-2021-36260"]

@@ -1,12 +1,9 @@
-"""FeedStore: merging per CVE, incremental re-import without duplicates, persistence."""
+"""FeedStore: merging per CVE, incremental re-import without duplicates."""
 
 import json
 
-import pytest
-
-from linewatch.errors import InputError
 from linewatch.vulns.engine.readers import read_feed
-from linewatch.vulns.engine.store import STORE_FILE, FeedStore
+from linewatch.vulns.engine.store import FeedStore
 
 
 def load_all(store, data):
@@ -64,18 +61,17 @@ def test_a_second_csaf_advisory_for_the_same_cve_is_kept_beside_the_first(tmp_pa
     assert sorted(s.get("CVE-2099-0001").csaf) == ["LW-TEST-2026-01", "LW-TEST-2026-02"]
 
 
-def test_save_and_load_round_trip(tmp_path, data):
+def test_the_vendor_index_hands_out_only_records_naming_the_vendor_and_loses_no_match(data):
+    from linewatch.vulns.engine.matching import Confidence, Device, match
+
     s = FeedStore()
     load_all(s, data)
-    path = s.save(tmp_path / "store")
-    assert path.name == STORE_FILE and len(path.read_text().splitlines()) == 3
-    again = FeedStore.load(tmp_path / "store")
-    assert again.records == s.records
-    assert len(FeedStore.load(tmp_path / "nothing-here")) == 0
-
-
-def test_broken_store_file_names_the_line(tmp_path):
-    (tmp_path / STORE_FILE).write_text('{"cve": "CVE-2021-36260"}\n{broken\n')
-    with pytest.raises(InputError) as e:
-        FeedStore.load(tmp_path)
-    assert e.value.place == "line 2"
+    HIK = ["CVE-2021-36260", "CVE-2099-0001"]  # NVD's cpeMatch and KEV; the CSAF sample's DS-2CD2xx2FWD family
+    assert [r.cve for r in s.candidates("Hangzhou Hikvision Digital Technology Co., Ltd.")] == HIK
+    assert s.candidates("Nobody Inc.") == []
+    for dev in (Device("Hikvision", "DS-2CD2142FWD-I", "V5.5.0 build 170725"), Device("Fortinet", "FortiOS", ""),
+                Device("Siemens", "SIMATIC S7-1500", "V2.9.4")):
+        assert match(dev, s, Confidence.POSSIBLE) == match(dev, list(s), Confidence.POSSIBLE)
+    kind, recs = read_feed(data / "epss_small.csv")
+    s.add_all(recs, kind)  # adding invalidates the index
+    assert [r.cve for r in s.candidates("hikvision")] == HIK

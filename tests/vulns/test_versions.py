@@ -52,6 +52,11 @@ def test_mixed_text_and_numbers_always_compare():
     ({"start_excl": "2.0", "end_excl": "3.0"}, "2.0.1", True),
     ({"start_incl": "2.0", "end_incl": "3.0"}, "3.0.0", True),
     ({"start_incl": "2.0", "end_incl": "3.0"}, "3.0.1", False),
+    ({"end_excl": "V5.5.800 build 210628"}, "V5.5.0 build 170725", True),  # the demo camera's range
+    ({"end_excl": "V5.5.800 build 210628"}, "V5.5.800 build 210628", False),
+    ({"end_incl": "V5.5.800 build 210628"}, "V5.5.800 build 210628", True),
+    ({"start_incl": "4.03", "end_incl": "4.03"}, "4.03", True),
+    ({"start_incl": "4.03", "end_incl": "4.03"}, "4.07", False),
 ])
 def test_nvd_cpematch_bounds_include_and_exclude(bounds, version, inside):
     r = nvd_range("*", bounds.get("start_incl"), bounds.get("start_excl"), bounds.get("end_incl"),

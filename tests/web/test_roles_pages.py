@@ -15,6 +15,14 @@ from linewatch.core.permissions import ALL_SITE_ROLES, ROLE_CAPABILITIES, Cap
 from tests.api.test_roles_matrix import ALERT_UIDS, CASE_UIDS, record_matrix_alerts
 from tests.conftest import ROLE_USERS
 from tests.discovery.test_pages import MATRIX_KEYS, record_matrix_devices
+from tests.patrols.matrix import PHOTO_UIDS as PATROL_PHOTOS
+from tests.patrols.matrix import RUN_UIDS as PATROL_RUNS
+from tests.patrols.matrix import record_matrix_patrols
+from tests.resilience.test_pages import MATRIX_RUNBOOK, MATRIX_UIDS, record_matrix_crises
+from tests.workforce.matrix import COMPANIES as WF_COMPANIES
+from tests.workforce.matrix import PEOPLE as WF_PEOPLE
+from tests.workforce.matrix import REVIEW as WF_REVIEW
+from tests.workforce.matrix import record_matrix_workforce
 
 PUBLIC = "public"  # no login needed
 POST_ONLY = "post"  # any signed-in user, by POST
@@ -72,11 +80,66 @@ ROUTES: dict[str, tuple[str | Cap, list[dict]]] = {
     ]),
     # -- discovery (add this domain's rows below this line) --
     # -- vulns (add this domain's rows below this line) --
+    "risk_register": (Cap.VIEW_PLANT, [{}]),
+    "vuln_subject": (Cap.VIEW_PLANT, [
+        {"site": "alpha", "kwargs": {"site": "alpha", "kind": "asset", "key": "cam-1"}},
+        {"site": "beta", "kwargs": {"site": "beta", "kind": "asset", "key": "cam-gate"}},
+    ]),
     # -- segmentation (add this domain's rows below this line) --
+    "segmentation": (Cap.VIEW_PLANT, [{}]),
+    "site_segmentation": (Cap.VIEW_PLANT, [
+        {"site": "alpha", "kwargs": {"slug": "alpha"}},
+        {"site": "beta", "kwargs": {"slug": "beta"}},
+    ]),
     # -- workforce (add this domain's rows below this line) --
+    "workforce_people": (Cap.VIEW_PEOPLE, [{}]),
+    "workforce_person": (Cap.VIEW_PEOPLE, [{"site": s, "kwargs": {"key": k}} for s, k in WF_PEOPLE.items()]),
+    "workforce_offboard": (Cap.EDIT_PEOPLE, [{"site": s, "kwargs": {"key": k}} for s, k in WF_PEOPLE.items()]),
+    "workforce_company": (Cap.VIEW_PEOPLE, [{"site": s, "kwargs": {"slug": c}} for s, c in WF_COMPANIES.items()]),
+    "workforce_access": (Cap.VIEW_PEOPLE, [{}]),
+    "workforce_rosters": (Cap.VIEW_SITES, [{}]),
+    "workforce_roster": (Cap.VIEW_SITES, [{"site": s, "kwargs": {"slug": s}} for s in WF_PEOPLE]),
+    "workforce_reviews": (Cap.VIEW_PEOPLE, [{}]),
+    "workforce_review": (Cap.VIEW_PEOPLE, [{"site": s, "kwargs": {"site": s, "slug": WF_REVIEW}} for s in WF_PEOPLE]),
+    "workforce_visits": (Cap.VIEW_PEOPLE, [{}]),
+    "workforce_visit_new": (Cap.EDIT_PEOPLE, [{"site": s, "kwargs": {"site": s}} for s in WF_PEOPLE]),
+    "workforce_kiosk": (Cap.EDIT_PEOPLE, [{"site": s, "kwargs": {"site": s}} for s in WF_PEOPLE]),
+    "workforce_visit": (Cap.VIEW_PEOPLE, [{"site": s, "kwargs": {"code": f"matrix-{s}"}} for s in WF_PEOPLE]),
+    "workforce_visit_checkin": (Cap.EDIT_PEOPLE, [{"site": s, "kwargs": {"code": f"matrix-{s}"}} for s in WF_PEOPLE]),
+    "workforce_visit_badge": (Cap.VIEW_PEOPLE, [{"site": s, "kwargs": {"code": f"matrix-{s}"}} for s in WF_PEOPLE]),
     # -- resilience (add this domain's rows below this line) --
+    "crises": (Cap.VIEW_SITES, [{}]),
+    "crisis": (Cap.VIEW_SITES, [{"site": s, "kwargs": {"uid": MATRIX_UIDS[s]}} for s in ("alpha", "beta")]),
+    "crisis_unaccounted": (Cap.VIEW_PEOPLE, [{"site": s, "kwargs": {"uid": MATRIX_UIDS[s], "site": s}}
+                                             for s in ("alpha", "beta")]),
+    "crisis_kiosk": (Cap.VIEW_SITES, [{"site": s, "kwargs": {"uid": MATRIX_UIDS[s], "site": s}}
+                                      for s in ("alpha", "beta")]),
+    "crisis_runbook": (Cap.VIEW_SITES, [{"site": s, "kwargs": {"uid": MATRIX_UIDS[s], "site": s,
+                                                                "slug": MATRIX_RUNBOOK}} for s in ("alpha", "beta")]),
+    # The personal roll-call answer link: no login (the signed, single-use, expiring token is the
+    # credential, checked on every request); a bad token gets 200 with the reason it was refused.
+    "rollcall_answer": (PUBLIC, [{"kwargs": {"token": "matrix-not-a-token"}, "note": "token-checked, no login"}]),
     # -- patrols (add this domain's rows below this line) --
+    "patrol": (Cap.PATROL, [{}]),
+    "patrol_report": (Cap.PATROL, [{}]),
+    "patrol_sw": (Cap.PATROL, [{"note": "the guard page's service worker script"}]),
+    "patrol_nfc": (Cap.PATROL, [{"site": "alpha", "kwargs": {"site": "alpha", "code": "hall"}},
+                                {"site": "beta", "kwargs": {"site": "beta", "code": "hall"}}]),
+    "patrol_runs": (Cap.VIEW_PEOPLE, [{}]),
+    "patrol_run": (Cap.VIEW_PEOPLE, [{"site": s, "kwargs": {"uid": PATROL_RUNS[s]}} for s in ("alpha", "beta")]),
+    "patrol_photo": (Cap.VIEW_PEOPLE, [{"site": s, "kwargs": {"uid": PATROL_PHOTOS[s]}} for s in ("alpha", "beta")]),
+    "patrol_sheet": (Cap.EDIT_PLANT, [{"site": s, "kwargs": {"site": s, "tour": "night"}} for s in ("alpha", "beta")]),
     # -- evidence (add this domain's rows below this line) --
+    "evidence": (Cap.VIEW_AUDIT, [{}]),
+    "evidence_partners": (Cap.VIEW_AUDIT, [{}]),
+    "evidence_site": (Cap.VIEW_AUDIT, [
+        {"site": "alpha", "kwargs": {"slug": "alpha"}},
+        {"site": "beta", "kwargs": {"slug": "beta"}},
+    ]),
+    "evidence_site_partners": (Cap.VIEW_AUDIT, [
+        {"site": "alpha", "kwargs": {"slug": "alpha"}},
+        {"site": "beta", "kwargs": {"slug": "beta"}},
+    ]),
 }
 
 
@@ -87,6 +150,9 @@ def site_alerts(request):
         request.getfixturevalue("role_users")
         record_matrix_alerts()
         record_matrix_devices()
+        record_matrix_crises()
+        record_matrix_workforce()
+        record_matrix_patrols()
 
 
 def web_routes() -> dict[str, list[str]]:

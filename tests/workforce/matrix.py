@@ -1,5 +1,5 @@
-"""Workforce objects the role matrices name (tests/web/test_roles_pages.py): a person, a company
-and an access-review campaign at each test site."""
+"""Workforce objects the role matrices name (tests/web/test_roles_pages.py): a person, a company,
+an access-review campaign and a visit (code `matrix-<site>`) at each test site."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ REVIEW = "matrix-review"
 
 def record_matrix_workforce() -> None:
     from linewatch.core.models import Company, Person, Site, SiteAffiliation
-    from linewatch.workforce.models import ReviewCampaign
+    from linewatch.workforce.models import ReviewCampaign, Visit
 
     beta = Site.objects.select_related("organisation").get(slug="beta")
     firm, _ = Company.objects.get_or_create(organisation=beta.organisation, slug="beta-guards",
@@ -27,3 +27,8 @@ def record_matrix_workforce() -> None:
         ReviewCampaign.objects.get_or_create(site=site, slug=REVIEW, defaults={
             "name": "Matrix review", "created_at": timezone.now(),
             "deadline": timezone.now() + dt.timedelta(days=30)})
+    for site_slug, key in PEOPLE.items():
+        site = Site.objects.get(slug=site_slug)
+        Visit.objects.get_or_create(code=f"matrix-{site_slug}", defaults={
+            "site": site, "visitor": Person.objects.get(key=key), "purpose": "matrix visit",
+            "expected_start": timezone.now(), "expected_end": timezone.now() + dt.timedelta(hours=4)})

@@ -59,3 +59,33 @@ def test_review_open_and_close(alpha_beta):
     assert result.exit_code == 0 and json.loads(result.stdout)["items"] == 1
     closed = invoke("review", "close-due", "--json")
     assert json.loads(closed.stdout)[0]["name"] == "Q4 review"
+
+
+def test_expire_visits_and_review_reminders_from_the_command_line(alpha_beta):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from linewatch.core.models import Site
+    from linewatch.workforce import services
+    from linewatch.workforce.models import Visit
+
+    alpha = Site.objects.get(slug="alpha")
+    gone = Visit.objects.create(site=alpha, visitor=Person.objects.get(key="p-tom"), purpose="no-show",
+                                code="v-cli", expected_start=timezone.now() - dt.timedelta(hours=3),
+                                expected_end=timezone.now() - dt.timedelta(hours=1))
+    result = invoke("expire-visits", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == [{"visit": "v-cli", "status": "expired"}]
+    assert Visit.objects.get(pk=gone.pk).status == "expired"
+    from linewatch.response.models import ContactPath
+
+    ContactPath.objects.create(person=Person.objects.get(key="p-anna"), priority=1, url="json://localhost:9/a")
+    campaign = services.open_campaign(alpha, "cli review", timezone.now() + dt.timedelta(hours=6), "lead")
+    result = invoke("review", "remind-due", "--json")
+    assert result.exit_code == 0, result.output
+    # 6 h before the deadline: one reminder to Anna (Tom's sponsor); no zone owner, no team path to escalate to
+    assert json.loads(result.stdout) == {"reminders": 1, "escalations": 0}
+    campaign.refresh_from_db()
+    assert campaign.reminders_sent == 2 and campaign.escalated_at is not None
+    assert json.loads(invoke("review", "remind-due", "--json").stdout) == {"reminders": 0, "escalations": 0}

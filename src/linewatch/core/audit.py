@@ -18,7 +18,7 @@ from typing import Any
 from django.db import models
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 
-AUDITED_APPS = {"core", "workforce"}
+AUDITED_APPS = {"core", "workforce", "segmentation"}
 NOT_AUDITED = {"AuditEntry", "ApiToken"}  # the trail itself; tokens only carry a digest and last use
 
 

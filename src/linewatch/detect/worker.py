@@ -86,7 +86,7 @@ class DetectionWorker:
         """Process until `stop`; every `escalate_every` seconds, move unacknowledged alerts up their ladder."""
         from linewatch.response.notify import dispatch_due
         from linewatch.response.routing import escalate_due
-        from linewatch.workforce.services import close_due as close_due_reviews
+        from linewatch.workforce.services import tick as close_due_reviews  # reviews, then visits past their end
 
         next_escalation = 0.0
         while not stop.is_set():

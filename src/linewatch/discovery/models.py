@@ -16,7 +16,8 @@ from linewatch.core.models import Asset, Site
 class DeviceStatus(models.TextChoices):
     DISCOVERED = "discovered", "Discovered"  # seen, not yet reconciled (no site model to compare with)
     MATCHED = "matched", "Matched"  # the same as an asset of the model
-    SHADOW = "shadow", "Shadow device"  # on the wire, absent from the model
+    CMDB = "cmdb", "In the CMDB only"  # not in the plant model, but a CMDB record has it: known, not shadow
+    SHADOW = "shadow", "Shadow device"  # on the wire, absent from the model and from the CMDB
     PROMOTED = "promoted", "Promoted"  # a reviewer made an asset of it
     DISMISSED = "dismissed", "Dismissed"  # a reviewer decided it needs no asset
 
@@ -40,6 +41,8 @@ class DiscoveredDevice(models.Model):
     status = models.CharField(max_length=16, choices=DeviceStatus.choices, default=DeviceStatus.DISCOVERED)
     asset = models.ForeignKey(Asset, null=True, blank=True, on_delete=models.SET_NULL,
                               related_name="discovered_devices")
+    cmdb_record = models.ForeignKey("CmdbRecord", null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="devices")
     match_reason = models.CharField(max_length=300, blank=True)
     drift = models.JSONField(default=list, blank=True, help_text="[{attribute, intended, observed}] at the last run")
     reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
@@ -81,3 +84,66 @@ class Observation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.attribute}={self.value} ({self.source})"
+
+
+class CmdbRecord(models.Model):
+    """One row of a CMDB export imported for a site: what the organisation believes it owns.
+
+    Not an asset of the plant model and not an observation: a second register that keeps a device
+    matching it from being called a shadow device. Re-importing a file replaces its rows."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="cmdb_records")
+    source = models.CharField(max_length=300, help_text="file name of the export")
+    line = models.PositiveIntegerField()
+    name = models.CharField(max_length=200, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    mac = models.CharField(max_length=17, blank=True)
+    hostname = models.CharField(max_length=200, blank=True)
+    serial = models.CharField(max_length=200, blank=True)
+    vendor = models.CharField(max_length=200, blank=True)
+    model = models.CharField(max_length=200, blank=True)
+    firmware = models.CharField(max_length=200, blank=True)
+    kind = models.CharField(max_length=64, blank=True)
+    owner = models.CharField(max_length=200, blank=True)
+    extra = models.JSONField(default=dict, blank=True)
+    imported = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["site", "source", "line"]
+        constraints = [models.UniqueConstraint(fields=["site", "source", "line"], name="cmdb_record_unique_line")]
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.line} {self.name or self.hostname or self.ip or self.mac}"
+
+
+class FindingStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    VERIFIED = "verified", "Verified as fixed"  # e.g. the default password was checked and changed
+    ACCEPTED = "accepted", "Risk accepted"
+    GONE = "gone", "No longer seen"  # the last run did not find it again
+
+
+class PostureFinding(models.Model):
+    """A posture finding on a discovered device (engine.posture), with its evidence and a review state
+    later runs keep: a default credential stays a finding until someone verifies it was changed."""
+
+    device = models.ForeignKey(DiscoveredDevice, on_delete=models.CASCADE, related_name="posture_findings")
+    check_name = models.CharField(max_length=64, help_text="engine.posture check, e.g. default-credentials")
+    severity = models.CharField(max_length=8)
+    title = models.CharField(max_length=500)
+    evidence = models.TextField(blank=True)
+    source = models.CharField(max_length=100, blank=True)
+    file = models.CharField(max_length=300, blank=True)
+    packet = models.PositiveIntegerField(default=0)
+    time = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=FindingStatus.choices, default=FindingStatus.OPEN)
+    note = models.TextField(blank=True)
+    first_found = models.DateTimeField(auto_now_add=True)
+    last_found = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["device", "severity", "check_name", "id"]
+        constraints = [models.UniqueConstraint(fields=["device", "check_name", "title"], name="posture_finding_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.device}: {self.title}"

@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -33,7 +33,16 @@ from linewatch.core import audit
 from linewatch.core.choices import AssetKind
 from linewatch.core.models import Asset, AuditEntry, Interface, Site
 from linewatch.core.services import Owners, OwnershipIndex
-from linewatch.discovery.models import DeviceStatus, DiscoveredDevice, Observation
+from linewatch.discovery.engine.posture import version_key
+from linewatch.discovery.engine.sources import CmdbIndex
+from linewatch.discovery.models import (
+    CmdbRecord,
+    DeviceStatus,
+    DiscoveredDevice,
+    FindingStatus,
+    Observation,
+    PostureFinding,
+)
 from linewatch.errors import InputError
 from linewatch.events.schema import Event, EventClass, Severity, event_uid
 
@@ -50,18 +59,24 @@ class Summary:
     site: str
     new: list[str] = field(default_factory=list)
     matched: list[str] = field(default_factory=list)
+    cmdb: list[str] = field(default_factory=list)  # not in the model but in the CMDB: known, not shadow
+    external: list[str] = field(default_factory=list)  # Internet addresses seen as peers: not reconciled
     shadow: list[str] = field(default_factory=list)
     reviewed: list[str] = field(default_factory=list)  # promoted / dismissed earlier: left as decided
     drift: list[dict[str, Any]] = field(default_factory=list)  # every drift found in this run
     changed: list[str] = field(default_factory=list)  # devices already stored whose record changed
     observations: int = 0  # new observation rows
     events: int = 0  # drift events the bus took as new
+    findings: int = 0  # open posture findings after the run
+    new_findings: int = 0  # posture findings not stored before
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "site": self.site, "new": self.new, "matched": self.matched, "shadow": self.shadow,
+            "site": self.site, "new": self.new, "matched": self.matched, "cmdb": self.cmdb, "shadow": self.shadow,
+            "external": self.external,
             "reviewed": self.reviewed, "drift": self.drift, "changed": self.changed,
-            "observations": self.observations, "events": self.events,
+            "observations": self.observations, "events": self.events, "findings": self.findings,
+            "new_findings": self.new_findings,
         }
 
 
@@ -145,11 +160,54 @@ class SiteAssets:
         return None, ""
 
 
+class SiteCmdb(CmdbIndex):
+    """The site's stored CMDB records (see `engine.sources.CmdbIndex`): a device matching one is known
+    to the organisation (not a shadow device) even when the plant model lacks it."""
+
+    def __init__(self, site: Site) -> None:
+        super().__init__(CmdbRecord.objects.filter(site=site).order_by("source", "line"))
+
+
+def newest_known_firmware(sites: Iterable[Site] | None = None) -> dict[tuple[str, str], tuple[str, str]]:
+    """(vendor, model) -> (newest firmware, which asset) over the plant model's asset records (every
+    site by default: the organisation already runs that version somewhere), for the posture check
+    "firmware older than the newest known for that model" (`Discovery.known_newest`)."""
+    from linewatch.discovery.engine.posture import _norm
+
+    assets = Asset.objects.exclude(firmware="").exclude(model="").select_related("site")
+    if sites is not None:
+        assets = assets.filter(site__in=list(sites))
+    out: dict[tuple[str, str], tuple[str, str]] = {}
+    for a in assets.order_by("site__slug", "name"):
+        k = (_norm(a.vendor), _norm(a.model))
+        if version_key(a.firmware) and (k not in out or version_key(a.firmware) > version_key(out[k][0])):
+            out[k] = (a.firmware, f"asset {a.name} at {a.site.slug}")
+    return out
+
+
+def import_cmdb(site: Site, records: Iterable[Any], source: str) -> tuple[int, int]:
+    """Store a CMDB export's records for a site, replacing the rows an earlier import of the same file
+    (by name) left; returns (records stored, rows replaced). Records are `engine.sources.CmdbRecord`s."""
+    from pathlib import Path
+
+    source = Path(source).name[:300]
+    with transaction.atomic():
+        old, _ = CmdbRecord.objects.filter(site=site, source=source).delete()
+        rows = [CmdbRecord(site=site, source=source, line=r.line, name=r.name[:200], ip=r.ip or None,
+                           mac=r.mac, hostname=r.hostname[:200], serial=r.serial[:200], vendor=r.vendor[:200],
+                           model=r.model[:200], firmware=r.firmware[:200], kind=r.kind[:64], owner=r.owner[:200],
+                           extra=r.extra) for r in records]
+        CmdbRecord.objects.bulk_create(rows)
+    return len(rows), old
+
+
 def drift_of(device: DiscoveredDevice, asset: Asset, asset_macs: set[str]) -> list[dict[str, str]]:
     """How the device on the wire differs from its asset record: firmware, model, MAC."""
     found = []
     for attribute in ("firmware", "model"):
         intended, observed = getattr(asset, attribute), getattr(device, attribute)
+        if attribute == "firmware" and version_key(intended) and version_key(intended) == version_key(observed):
+            continue  # the same numbers written differently: ENIP "33.11" for the model's "33.011"
         if _differs(intended, observed):
             found.append({"attribute": attribute, "intended": intended, "observed": observed})
     if device.mac and asset_macs and device.mac not in asset_macs:
@@ -193,7 +251,7 @@ def drift_event(site: Site, device: DiscoveredDevice, asset: Asset, drift: dict[
 # ------------------------------------------------------------------ reconcile
 
 FIELDS = ("ip", "mac", "vendor", "kind", "kind_reason", "model", "firmware", "serial", "hostname", "protocols",
-          "findings", "first_seen", "last_seen", "status", "asset_id", "match_reason", "drift")
+          "findings", "first_seen", "last_seen", "status", "asset_id", "cmdb_record_id", "match_reason", "drift")
 
 
 def _clip(value: Any, size: int = 200) -> str:
@@ -206,10 +264,14 @@ def reconcile(site: Site, result: Any) -> Summary:
 
     summary = Summary(site.slug)
     index = SiteAssets(site)
+    cmdb = SiteCmdb(site)
     existing = {d.key: d for d in DiscoveredDevice.objects.filter(site=site)}
     events: list[Event] = []
     with transaction.atomic():
         for key, (mac, ip, doc) in _by_key(device_dicts(result)).items():
+            if ip and ipaddress.ip_address(ip).is_global:
+                summary.external.append(ip)  # an Internet address: a talker's peer, not a device of the site
+                continue
             device = existing.get(key)
             created = device is None
             if created:
@@ -227,10 +289,8 @@ def reconcile(site: Site, result: Any) -> Summary:
             for proto, roles in (doc.get("protocols") or {}).items():
                 protocols[proto] = sorted(set(protocols.get(proto, [])) | set(roles))
             device.protocols = protocols
-            findings = list(device.findings or [])
-            known = {f.get("finding") for f in findings}
-            findings += [f for f in doc.get("findings") or [] if f.get("finding") not in known]
-            device.findings = findings
+            run_findings = _unique_findings(doc.get("findings") or [])
+            device.findings = run_findings  # the latest run's; PostureFinding rows keep the history
             device.first_seen = min(t for t in (device.first_seen, first) if t) if first or device.first_seen else None
             device.last_seen = max(t for t in (device.last_seen, last) if t) if last or device.last_seen else None
             asset, reason = index.match(device.mac, device.ip or "", device.hostname, device.serial)
@@ -240,14 +300,24 @@ def reconcile(site: Site, result: Any) -> Summary:
                     device.asset, device.match_reason = asset, reason
             elif asset is not None:
                 device.status, device.asset, device.match_reason = DeviceStatus.MATCHED, asset, reason
+                device.cmdb_record = None
                 summary.matched.append(key)
             else:
-                device.status, device.asset, device.match_reason = DeviceStatus.SHADOW, None, ""
-                summary.shadow.append(key)
+                record, cmdb_reason = cmdb.match(device.mac, device.ip or "", device.hostname, device.serial)
+                device.asset, device.cmdb_record = None, record
+                if record is not None:
+                    device.status, device.match_reason = DeviceStatus.CMDB, cmdb_reason
+                    summary.cmdb.append(key)
+                else:
+                    device.status, device.match_reason = DeviceStatus.SHADOW, ""
+                    summary.shadow.append(key)
             if created:
                 device.save()
             new_obs = _observations(device, doc.get("observations") or [], created)
             summary.observations += len(new_obs)
+            opened, open_now = _store_findings(device, run_findings, created)
+            summary.new_findings += opened
+            summary.findings += open_now
             drift: list[dict[str, str]] = []
             if device.asset_id and device.status != DeviceStatus.DISMISSED:
                 drift = drift_of(device, device.asset, index.macs.get(device.asset_id, set()))
@@ -307,6 +377,90 @@ def _by_key(docs: Iterable[dict[str, Any]]) -> dict[str, tuple[str, str, dict[st
     return out
 
 
+def _unique_findings(findings: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    out, seen = [], set()
+    for f in findings:
+        k = (f.get("check") or "", f.get("finding") or "")
+        if k[1] and k not in seen:
+            seen.add(k)
+            out.append(f)
+    return out
+
+
+def _store_findings(device: DiscoveredDevice, findings: list[dict[str, Any]], created: bool) -> tuple[int, int]:
+    """Upsert the run's posture findings of a device by (check, title): new ones open, ones found again
+    reopen if they had gone, reviewed ones (verified, accepted) keep their state; an open finding the
+    run did not find again is marked gone. Returns (new findings, open findings)."""
+    now = timezone.now()
+    stored = {} if created else {(f.check_name, f.title): f for f in device.posture_findings.all()}
+    new, seen = [], set()
+    for f in findings:
+        k = (_clip(f.get("check") or "finding", 64), _clip(f.get("finding"), 500))
+        seen.add(k)
+        row = stored.get(k)
+        if row is None:
+            new.append(PostureFinding(
+                device=device, check_name=k[0], title=k[1], severity=_clip(f.get("severity") or "info", 8),
+                evidence=str(f.get("evidence") or ""), source=_clip(f.get("source"), 100),
+                file=_clip(f.get("file"), 300), packet=int(f.get("packet") or 0), time=_when(f.get("time")),
+                last_found=now))
+        elif row.status == FindingStatus.GONE:
+            row.status, row.last_found = FindingStatus.OPEN, now
+            row.save(update_fields=["status", "last_found"])
+    PostureFinding.objects.bulk_create(new)
+    for k, row in stored.items():
+        if k not in seen and row.status == FindingStatus.OPEN:
+            row.status = FindingStatus.GONE
+            row.save(update_fields=["status"])
+    open_now = len(new) + sum(1 for k, r in stored.items() if k in seen and r.status == FindingStatus.OPEN)
+    return len(new), open_now
+
+
+def posture_findings(sites: Iterable[Any] | None = None,
+                     statuses: Iterable[str] = (FindingStatus.OPEN, FindingStatus.ACCEPTED)) -> list[dict[str, Any]]:
+    """The stored posture findings of discovered devices at `sites` (Site objects, slugs or ids; None =
+    every site), for the vulnerability risk register: one dict per finding with the device, its asset
+    (if matched) and the evidence. Callers apply their own authorisation to the sites they pass."""
+    rows = PostureFinding.objects.select_related("device", "device__site", "device__asset").filter(
+        status__in=list(statuses))
+    if sites is not None:
+        sites = list(sites)
+        ids = [s.pk for s in sites if isinstance(s, Site)] + [s for s in sites if isinstance(s, int)]
+        slugs = [s for s in sites if isinstance(s, str)]
+        rows = rows.filter(models.Q(device__site_id__in=ids) | models.Q(device__site__slug__in=slugs))
+    out = []
+    for f in rows.order_by("device__site__slug", "device__key", "severity", "check_name", "id"):
+        dv = f.device
+        out.append({
+            "id": f.pk, "site": dv.site.slug, "device": dv.key, "device_id": dv.pk, "ip": dv.ip, "mac": dv.mac,
+            "status_of_device": dv.status, "asset": dv.asset.name if dv.asset else None,
+            "asset_id": dv.asset_id, "kind": dv.kind, "vendor": dv.vendor, "model": dv.model,
+            "firmware": dv.firmware, "check": f.check_name, "severity": f.severity, "title": f.title,
+            "evidence": f.evidence, "source": f.source, "file": f.file, "packet": f.packet, "time": f.time,
+            "status": f.status, "note": f.note, "first_found": f.first_found, "last_found": f.last_found,
+        })
+    return out
+
+
+def review_finding(finding: PostureFinding, user, status: str, note: str, via: str = "web") -> None:
+    """A reviewer's decision on a posture finding (verified as fixed, risk accepted, reopened)."""
+    if status not in (FindingStatus.OPEN, FindingStatus.VERIFIED, FindingStatus.ACCEPTED):
+        raise InputError("status", status, "one of open, verified, accepted")
+    note = (note or "").strip()
+    if status != FindingStatus.OPEN and not note:
+        raise InputError("note", "", "say how it was verified or why the risk is accepted")
+    actor = _actor(user, via)
+    before = {"status": finding.status, "note": finding.note}
+    with transaction.atomic():
+        finding.status, finding.note = status, note
+        finding.save(update_fields=["status", "note"])
+        AuditEntry.objects.create(
+            actor=actor.user if getattr(actor.user, "pk", None) else None, actor_name=actor.name, via=actor.via,
+            action="update", object_type="discovery.posturefinding", object_id=str(finding.pk),
+            object_repr=str(finding)[:300], site_slug=finding.device.site.slug, before=before,
+            after={"status": status, "note": note})
+
+
 def _observations(device: DiscoveredDevice, docs: Iterable[dict[str, Any]], created: bool) -> list[Observation]:
     seen = set() if created else set(device.observations.values_list("attribute", "value", "source"))
     new = []
@@ -326,11 +480,13 @@ def _observations(device: DiscoveredDevice, docs: Iterable[dict[str, Any]], crea
 
 
 def suggested_owners(devices: Iterable[DiscoveredDevice]) -> dict[int, Owners]:
-    """Per device, the teams the ownership rules would make owners of it as an asset of its kind
-    at its site (kind rule, else the site's)."""
+    """Per device, its owners under the ownership rules: a matched or promoted device's asset's own
+    (asset rule, then kind, then site); otherwise what the rules would give an asset of its kind at its
+    site (kind rule, else the site's)."""
     devices = list(devices)
     index = OwnershipIndex(Site.objects.filter(pk__in={d.site_id for d in devices}))
-    return {d.pk: index.resolve(Asset(site_id=d.site_id, kind=d.kind or "")) for d in devices}
+    return {d.pk: index.resolve(d.asset if d.asset_id else Asset(site_id=d.site_id, kind=d.kind or ""))
+            for d in devices}
 
 
 # ------------------------------------------------------------------ review

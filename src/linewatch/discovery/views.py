@@ -1,5 +1,6 @@
 """Discovered-device pages: the per-site list (shadow devices first) and one device with its
-observations and the reviewer's Promote / Dismiss forms.
+observations, posture findings with their evidence, and the reviewer's Promote / Dismiss forms and
+finding review (verified as fixed, risk accepted, reopened).
 
 Like every page (see linewatch.web.views): VIEW_PLANT anywhere or 403, then devices only from the
 sites where the user holds it (another site's device is a 404). Promote and dismiss need
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
@@ -19,13 +20,14 @@ from linewatch.core.choices import AssetKind, RaciRole
 from linewatch.core.models import Site
 from linewatch.core.permissions import Cap, can, visible_sites
 from linewatch.discovery import services
-from linewatch.discovery.models import DeviceStatus, DiscoveredDevice
+from linewatch.discovery.models import DeviceStatus, DiscoveredDevice, FindingStatus
 from linewatch.errors import InputError
 
 PAGE_SIZE = 50
+SEVERITY_RANK = {"high": 0, "medium": 1, "low": 2, "info": 3}
 # Shadow devices first: they are the ones nobody has decided about.
-STATUS_ORDER = {DeviceStatus.SHADOW: 0, DeviceStatus.DISCOVERED: 1, DeviceStatus.MATCHED: 2,
-                DeviceStatus.PROMOTED: 3, DeviceStatus.DISMISSED: 4}
+STATUS_ORDER = {DeviceStatus.SHADOW: 0, DeviceStatus.DISCOVERED: 1, DeviceStatus.CMDB: 2, DeviceStatus.MATCHED: 3,
+                DeviceStatus.PROMOTED: 4, DeviceStatus.DISMISSED: 5}
 
 
 def _sites(request) -> QuerySet[Site]:
@@ -56,7 +58,9 @@ def discovered_list(request):
     for status in discovered_scope(request.user).filter(
             **({"site__slug": filters["site"]} if filters["site"] else {})).values_list("status", flat=True):
         counts[status] += 1
-    page = Paginator(ordered(devices), PAGE_SIZE).get_page(request.GET.get("page"))
+    open_findings = Count("posture_findings", filter=Q(posture_findings__status=FindingStatus.OPEN))
+    page = Paginator(ordered(devices).annotate(open_findings=open_findings), PAGE_SIZE).get_page(
+        request.GET.get("page"))
     owners = services.suggested_owners(d for d in page if d.status in (DeviceStatus.SHADOW, DeviceStatus.DISCOVERED))
     return render(request, "discovery/discovered.html", {
         "page": page,
@@ -84,8 +88,14 @@ def discovered_device(request, site: str, key: str):
                                  kind=request.POST.get("kind", ""), via="web")
             elif action == "dismiss":
                 services.dismiss(device, request.user, request.POST.get("why", ""), via="web")
+            elif action == "finding":
+                finding = device.posture_findings.filter(pk=request.POST.get("finding") or 0).first()
+                if finding is None:
+                    raise InputError("finding", request.POST.get("finding", ""), "no such finding on this device")
+                services.review_finding(finding, request.user, request.POST.get("status", ""),
+                                        request.POST.get("note", ""), via="web")
             else:
-                raise InputError("action", action, "one of promote, dismiss")
+                raise InputError("action", action, "one of promote, dismiss, finding")
         except InputError as exc:
             error, status = str(exc), 400
         else:
@@ -96,6 +106,11 @@ def discovered_device(request, site: str, key: str):
     return render(request, "discovery/device.html", {
         "device": device,
         "observations": observations,
+        "posture": list(device.posture_findings.order_by(
+            Case(*(When(severity=s, then=Value(n)) for s, n in SEVERITY_RANK.items()), default=Value(9),
+                 output_field=IntegerField()), "check_name", "id")),
+        "may_review_findings": may_review,
+        "finding_statuses": [(v, label) for v, label in FindingStatus.choices if v != FindingStatus.GONE],
         "owners": owners,
         "owner_rows": [(role, label, owners.teams.get(role, []), owners.scope.get(role, ""))
                        for role, label in RaciRole.choices],

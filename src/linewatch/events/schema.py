@@ -80,6 +80,7 @@ class EventClass(IntEnum):
     CONTROLLER_ACTIVITY = ext_class(31, 1)
     INDUSTRIAL_PROTOCOL = ext_class(31, 2)
     DEVICE_TELEMETRY = ext_class(31, 3)
+    SEGMENTATION_CONFORMANCE = ext_class(31, 4)  # an observed flow outside the zone policy (segmentation)
 
 
 def category_of(class_uid: int) -> int:

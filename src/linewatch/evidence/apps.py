@@ -5,3 +5,8 @@ class EvidenceConfig(AppConfig):
     name = "linewatch.evidence"
     label = "evidence"
     verbose_name = "Evidence"
+
+    def ready(self) -> None:
+        from linewatch.evidence import signals
+
+        signals.connect_signals()

@@ -9,11 +9,16 @@ that decided it (file:line) and, when an `impact` function is given, the lines i
 |---|---|
 | SEG-01 | no direct IT (Purdue 4/5) -> Purdue 0-2 path |
 | SEG-02 | IT <-> OT (0-3) only through the DMZ (3.5): no direct flow between IT and level 3 either way, nor OT -> IT |
+| SEG-03 | remote access (SSH, Telnet, RDP, VNC, TeamViewer, WinRM) into OT (0-3) only from the jump host(s) |
+| SEG-04 | safety systems isolated: a safety zone reached from level 3 or above, or beyond its declared conduits |
 | SEG-05 | deny by default at every zone boundary: a forward filter whose default (or trailing catch-all) accepts |
 | SEG-06 | no OT (0-3) -> Internet |
 | SEG-07 | conduit least privilege: traffic allowed between two zones is within the declared conduits' services |
+| SEG-08 | cell/line isolation: control zones (0-2) of different production lines do not talk directly |
 | SEG-09 | working return paths: a declared conduit whose replies are dropped (NO_RETURN) |
+| SEG-10 | dual-homed hosts: an asset (not a firewall or router) with addresses in two zones bridges them |
 | SEG-11 | shadowed and dead rules: a rule no packet reaches first |
+| SEG-12 | flow conformance: observed flows against conduits and configs (`engine/conformance.py`, not run here) |
 | SEG-13 | management ports (tcp/22, 23, 80, 443, 3389, 5900) from IT into OT |
 """
 
@@ -32,6 +37,12 @@ CONTROL_LEVELS = ("0", "1", "2")
 OT_LEVELS = ("0", "1", "2", "3")
 DMZ_LEVEL = "3.5"
 MANAGEMENT_SERVICES = ("tcp/22", "tcp/23", "tcp/80", "tcp/443", "tcp/3389", "tcp/5900")
+# Interactive remote access: SSH, Telnet, RDP, VNC, TeamViewer, WinRM.
+REMOTE_ACCESS_SERVICES = ("tcp/22", "tcp/23", "tcp/3389", "tcp/5900", "tcp/5938", "tcp/5985-5986")
+JUMP_HOST_KINDS = ("jump_host",)
+JUMP_HOST_TAGS = ("jump-host", "remote-access")
+SAFETY_KINDS = ("safety_plc",)
+NETWORK_DEVICE_KINDS = ("firewall", "router")
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
 _NOT_INTERNET = [ipaddress.IPv4Network(n) for n in (
     "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
@@ -76,6 +87,12 @@ class HostSpec:
     zone: str | None
     ips: list[str]
     kind: str = ""
+    tags: list[str] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)  # production lines its loss stops or degrades
+
+    @property
+    def jump_host(self) -> bool:
+        return self.kind in JUMP_HOST_KINDS or any(t in JUMP_HOST_TAGS for t in self.tags)
 
 
 @dataclass
@@ -506,6 +523,145 @@ class Checker:
                             remaining &= ~m
         return out
 
+    # --- SEG-03, 04, 08, 10 ---------------------------------------------------------------------------
+    def internet_reach(self) -> tuple:
+        """(delivered, accepted) NEW flows entering from the Internet (where routes leave the network)."""
+        if "\0internet" not in self._reach:
+            delivered, accepted = self.net.reach_sets(self.model.internet)
+            mask = ~self._dev & ~self.sp.swap(self._dev)
+            self._reach["\0internet"] = (delivered & mask, accepted & mask)
+        return self._reach["\0internet"]
+
+    def hosts_set(self, hosts: list[HostSpec], f: str = "s"):
+        u = self.sp.false
+        for h in hosts:
+            for ip in h.ips:
+                u |= self.sp.value(f, int(ipaddress.IPv4Address(ip)))
+        return u
+
+    def seg03_remote_access(self) -> list[Finding]:
+        """Remote access into OT from anything but a jump host: zones outside OT (DMZ, IT) and the Internet."""
+        sp, out = self.sp, []
+        jumps = [h for h in self.model.hosts if h.jump_host]
+        not_jump = ~self.hosts_set(jumps)
+        remote = self.services_set(REMOTE_ACCESS_SERVICES)
+        sources = [(a, self.reach(a)) for a in self.model.zones
+                   if self.model.zones[a].level not in OT_LEVELS and self.model.zones[a].cidrs]
+        sources.append(("internet", self.internet_reach()))
+        names = ", ".join(h.name for h in jumps) or "none modelled"
+        for a, (delivered, accepted) in sources:
+            with_jump = any(h.zone == a for h in jumps)
+            for b in self.zones_at(OT_LEVELS):
+                s = delivered & self.dst(b) & remote & not_jump
+                if s == sp.false:
+                    continue
+                if a == "internet":
+                    s &= sp.nets("s", self.model.internet)
+                named = s & self.hosts_set([h for h in self.model.hosts if h.zone == a and not h.jump_host])
+                if named != sp.false:  # a real asset as the witness source when there is one
+                    s = named
+                severity = "critical" if a == "internet" else "medium" if with_jump else "high"
+                title = (f"remote access into OT zone {b} from {a} hosts other than the jump host" if with_jump
+                         else f"remote access into OT zone {b} from {a} without a jump host")
+                f = self._pair_finding(
+                    "SEG-03", severity, a, b, s, accepted, title,
+                    "IEC 62443-3-3 SR 1.13 / NIST SP 800-82r3 / CISA: interactive remote access into OT only "
+                    f"through the jump host (jump hosts: {names}); narrow the rule's source to the jump host.")
+                out.append(f)
+        return out
+
+    def safety_zones(self) -> list[str]:
+        by_zone = {h.zone for h in self.model.hosts if h.kind in SAFETY_KINDS or "sis" in h.tags}
+        return [z for z, spec in self.model.zones.items() if spec.cidrs and (
+            z in by_zone or any(w in f"{z} {spec.name}".lower() for w in ("sis", "safety")))]
+
+    def seg04_safety(self) -> list[Finding]:
+        """A safety zone reached from level 3 or above (never acceptable), or beyond its declared conduits."""
+        sp, out = self.sp, []
+        for b in self.safety_zones():
+            for a in self.model.zones:
+                if a == b or not self.model.zones[a].cidrs:
+                    continue
+                delivered, accepted = self.reach(a)
+                s = delivered & self.dst(b)
+                if s == sp.false:
+                    continue
+                decl, slugs = self.declared(a, b)
+                above = self.model.zones[a].level not in CONTROL_LEVELS
+                excess = s & ~decl
+                if not above and excess == sp.false:
+                    continue
+                out.append(self._pair_finding(
+                    "SEG-04", "critical" if above else "high", a, b, s if above else excess, accepted,
+                    f"safety zone {b} reachable from {a} (Purdue {self.model.zones[a].level})",
+                    "IEC 61511 / IEC 62443-3-2 / NIST SP 800-82r3: the safety instrumented system talks only to the "
+                    "control zones it protects, over declared conduits"
+                    + (f" (declared: {', '.join(slugs)})" if slugs else "") + "."))
+        return out
+
+    def zone_lines(self, zone: str) -> set[str]:
+        return {li for h in self.model.hosts if h.zone == zone for li in h.lines}
+
+    def seg08_line_isolation(self) -> list[Finding]:
+        """Control zones (0-2) serving different production lines (disjoint line sets) that reach each other."""
+        sp, out = self.sp, []
+        safety = set(self.safety_zones())
+        control = [z for z in self.zones_at(CONTROL_LEVELS) if z not in safety and self.zone_lines(z)]
+        for a in control:
+            delivered, accepted = self.reach(a)
+            for b in control:
+                if a == b or self.zone_lines(a) & self.zone_lines(b):
+                    continue
+                s = delivered & self.dst(b)
+                if s == sp.false:
+                    continue
+                decl, slugs = self.declared(a, b)
+                out.append(self._pair_finding(
+                    "SEG-08", "medium" if (s & ~decl) == sp.false else "high", a, b, s, accepted,
+                    f"cell/line isolation: {a} ({', '.join(sorted(self.zone_lines(a)))}) reaches {b} "
+                    f"({', '.join(sorted(self.zone_lines(b)))})",
+                    "IEC 62443-3-2 ZCR 3.2: one line's cell must not reach another's; a fault or compromise in one "
+                    "line then stops two" + (f" (declared: {', '.join(slugs)})" if slugs else "") + "."))
+        return out
+
+    def zone_of_ip(self, ip: str) -> str | None:
+        best = None
+        addr = ipaddress.IPv4Address(ip)
+        for z, spec in self.model.zones.items():
+            for c in spec.cidrs:
+                n = ipaddress.IPv4Network(c, strict=False)
+                if addr in n and (best is None or n.prefixlen > best[1]):
+                    best = (z, n.prefixlen)
+        return best[0] if best else None
+
+    def seg10_dual_homed(self) -> list[Finding]:
+        """An asset other than a firewall/router with addresses in two zones: traffic can cross it, unfiltered."""
+        out = []
+        rank = {"5": 6, "4": 5, "3.5": 4, "3": 3, "2": 2, "1": 1, "0": 0}
+        for h in self.model.hosts:
+            if h.kind in NETWORK_DEVICE_KINDS:
+                continue
+            zones = sorted({z for z in (self.zone_of_ip(ip) for ip in h.ips) if z},
+                           key=lambda z: -rank.get(self.model.zones[z].level, 0))
+            if len(zones) < 2:
+                continue
+            levels = [self.model.zones[z].level for z in zones]
+            crosses = any(lv in IT_LEVELS + (DMZ_LEVEL,) for lv in levels) and any(lv in OT_LEVELS for lv in levels)
+            safety = bool(set(zones) & set(self.safety_zones()))
+            low = zones[-1]
+            f = Finding(
+                "SEG-10", "high" if crosses or safety else "medium",
+                f"{h.name} is dual-homed: {' and '.join(zones)}",
+                f"Addresses {', '.join(h.ips)} put it in {len(zones)} zones (Purdue {', '.join(levels)}): whoever "
+                "controls it reaches every one of them without passing a firewall (IEC 62443-3-3 SR 5.1).",
+                from_zone=zones[0], to_zone=low, device=h.name)
+            f.witness = {"src": h.ips[0], "dst": next(ip for ip in h.ips if self.zone_of_ip(ip) == low),
+                         "protocol": "any", "sport": 0, "dport": 0, "state": "NEW", "disposition": "BRIDGED",
+                         "via": h.name}
+            self.at_risk(f, self.dst(low), low)
+            out.append(f)
+        return out
+
     def seg13_management(self) -> list[Finding]:
         out = []
         mgmt = self.services_set(MANAGEMENT_SERVICES)
@@ -526,8 +682,10 @@ class Checker:
     def run(self, only: list[str] | None = None) -> list[Finding]:
         checks = {
             "SEG-01": self.seg01_it_to_control, "SEG-02": self.seg02_dmz_brokering,
+            "SEG-03": self.seg03_remote_access, "SEG-04": self.seg04_safety,
             "SEG-05": self.seg05_default_deny, "SEG-06": self.seg06_ot_to_internet,
-            "SEG-07": self.seg07_least_privilege, "SEG-09": self.seg09_return_paths,
+            "SEG-07": self.seg07_least_privilege, "SEG-08": self.seg08_line_isolation,
+            "SEG-09": self.seg09_return_paths, "SEG-10": self.seg10_dual_homed,
             "SEG-11": self.seg11_rules, "SEG-13": self.seg13_management,
         }
         findings = list(self.model.findings)
@@ -539,7 +697,8 @@ class Checker:
         return findings
 
 
-CHECKS = ("SEG-01", "SEG-02", "SEG-05", "SEG-06", "SEG-07", "SEG-09", "SEG-11", "SEG-13")
+CHECKS = ("SEG-01", "SEG-02", "SEG-03", "SEG-04", "SEG-05", "SEG-06", "SEG-07", "SEG-08", "SEG-09", "SEG-10",
+          "SEG-11", "SEG-13")
 
 
 def run_checks(model: SiteModel, impact: Impact | None = None, only: list[str] | None = None) -> list[Finding]:

@@ -55,8 +55,13 @@ def run_reach(configs: list[Path], from_: str, to: str, service: str | None) -> 
     else:
         if not loose:
             raise InputError("CONFIGS", "", "no configuration files given")
-        chain = [Device(Path(rs.source).stem, rulesets=[rs]) for rs in loose]
-        answer = reach_series(chain, src, dst, svc)
+        if len(loose) == 1 and loose[0].interfaces:  # a vendor config names its interfaces and their addresses
+            rs = loose[0]
+            answer = Network([Device(Path(rs.source).stem, "firewall", dict(rs.interfaces), list(rs.routes),
+                                     [rs])]).reach(src, dst, svc)
+        else:
+            chain = [Device(Path(rs.source).stem, rulesets=[rs]) for rs in loose]
+            answer = reach_series(chain, src, dst, svc)
         unsupported = [u for rs in loose for u in rs.unsupported]
     doc = answer.as_dict()
     doc |= {"from": src, "to": dst, "service": service or "any", "unsupported": [u.as_dict() for u in unsupported]}
@@ -108,10 +113,15 @@ def run_check(site: str, mapping: Path | None, devices: list[str], only: list[st
     elif devices:
         mp = plant.mapping_from_args(devices)
     else:
+        from linewatch.segmentation.services import stored_mapping
+
+        mp = stored_mapping(site)  # configurations stored by `segmentation load`
         demo = plant.demo_mapping(site)
-        if demo is None:
-            raise InputError("--mapping", "", "give --mapping FILE.yaml or --device ASSET=FILE")
-        mp = plant.load_mapping(demo)
+        if not mp["devices"] and demo is None:
+            raise InputError("--mapping", "", "give --mapping FILE.yaml or --device ASSET=FILE, or store the "
+                             "site's configurations with `linewatch segmentation load`")
+        if not mp["devices"]:
+            mp = plant.load_mapping(demo)
     unknown = [c for c in only or [] if c not in checks.CHECKS]
     if unknown:
         raise InputError("--only", ",".join(unknown), f"unknown check (known: {', '.join(checks.CHECKS)})")
@@ -202,4 +212,10 @@ def register(app: typer.Typer) -> None:
     segmentation_app = typer.Typer(help="Segmentation: firewall configs on the plant model, checks.",
                                    no_args_is_help=True)
     segmentation_app.command("check")(check)
+    from linewatch.segmentation.loadcmd import load
+
+    segmentation_app.command("load")(load)
+    from linewatch.segmentation import commands
+
+    commands.register(app, segmentation_app)  # attack-paths, segmentation conformance
     app.add_typer(segmentation_app, name="segmentation")

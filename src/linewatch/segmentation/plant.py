@@ -115,6 +115,7 @@ def build(site_slug: str, mapping: dict) -> SiteModel:
             except ValueError as exc:
                 raise InputError(f"conduit {c.slug}", s, str(exc)) from None
     assets = list(Asset.objects.filter(site=site).select_related("zone").prefetch_related("interfaces"))
+    host_lines = lines_function()
     hosts = []
     for a in assets:
         ips = []
@@ -124,7 +125,8 @@ def build(site_slug: str, mapping: dict) -> SiteModel:
                     ips.append(i.ip)
             except ValueError:
                 continue
-        hosts.append(HostSpec(str(a.pk), a.name, a.zone.slug if a.zone else None, ips, a.kind))
+        hosts.append(HostSpec(str(a.pk), a.name, a.zone.slug if a.zone else None, ips, a.kind,
+                              [str(t) for t in a.tags or []], host_lines(a.pk)))
     by_name = {a.name: a for a in assets}
     for name in mapping["devices"]:
         if name not in by_name:
@@ -199,6 +201,19 @@ def _device(asset, spec: dict, zones: dict[str, ZoneSpec], routers, findings: li
             raise InputError(str(c), "", f"configuration file for {asset.name} not found")
         rulesets.append(parse_file(c))
     return Device(asset.name, asset.kind, ifaces, routes, rulesets)
+
+
+def lines_function():
+    """lines(asset pk): the production lines that asset's loss alone stops or degrades (the consequence graph)."""
+    from linewatch.core.services import plant_graph
+
+    graph = plant_graph()
+
+    def lines(pk) -> list[str]:
+        return sorted({li.line.name for li in graph.evaluate([str(pk)]).lines
+                       if li.status in ("stopped", "degraded")})
+
+    return lines
 
 
 def zone_matrix(model: SiteModel, service: str | None = None) -> dict[str, dict[str, str]]:

@@ -5,6 +5,14 @@ to the navigation entry it highlights."""
 
 from __future__ import annotations
 
-urlpatterns: list = []
-NAV: list = []
-SECTION_OF: dict[str, str] = {}
+from django.urls import path
+
+from linewatch.core.permissions import Cap
+from linewatch.segmentation import views
+
+urlpatterns: list = [
+    path("segmentation/", views.segmentation_index, name="segmentation"),
+    path("sites/<slug:slug>/segmentation/", views.site_segmentation, name="site_segmentation"),
+]
+NAV: list = [("segmentation", "Segmentation", Cap.VIEW_PLANT)]
+SECTION_OF: dict[str, str] = {"site_segmentation": "segmentation"}

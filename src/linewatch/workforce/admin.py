@@ -75,3 +75,15 @@ class ReviewCampaignAdmin(admin.ModelAdmin):
 class ReviewItemAdmin(admin.ModelAdmin):
     list_display = ["summary", "campaign", "reviewer", "decision", "decided_at"]
     list_filter = ["decision"]
+
+
+@admin.register(models.ZoneOwner)
+class ZoneOwnerAdmin(admin.ModelAdmin):
+    list_display = ["area", "person"]
+
+
+@admin.register(models.WatchlistEntry)
+class WatchlistEntryAdmin(admin.ModelAdmin):
+    list_display = ["name", "company", "reason", "banned", "active", "organisation"]
+    list_filter = ["banned", "active"]
+    search_fields = ["name", "aliases", "company"]

@@ -46,6 +46,7 @@ class VisitStatus(models.TextChoices):
     EXPECTED = "expected", "Expected"
     ON_SITE = "on_site", "On site"
     LEFT = "left", "Left"
+    EXPIRED = "expired", "Expired (past its expected end)"
     CANCELLED = "cancelled", "Cancelled"
 
 
@@ -65,3 +66,10 @@ class ReviewDecision(models.TextChoices):
     CONFIRMED = "confirmed", "Confirmed"
     REVOKED = "revoked", "Revoked"
     AUTO_REVOKED = "auto_revoked", "Revoked (not reviewed by the deadline)"
+
+
+class IdDocument(models.TextChoices):
+    PASSPORT = "passport", "Passport"
+    NATIONAL_ID = "national_id", "National ID card"
+    DRIVING_LICENCE = "driving_licence", "Driving licence"
+    COMPANY_ID = "company_id", "Company ID"

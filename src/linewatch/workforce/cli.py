@@ -216,6 +216,28 @@ def review_close_due(as_json: bool = JSON) -> None:
          lambda: out.print(f"{len(closed)} campaign(s) closed"))
 
 
+@review_app.command("remind-due")
+def review_remind_due(as_json: bool = JSON) -> None:
+    """Send due reminders to reviewers and escalate pending grants near the deadline to zone owners."""
+    setup_django()
+    from linewatch.workforce import services
+
+    sent = services.remind_due()
+    emit(as_json, sent, lambda: out.print(f"{sent['reminders']} reminder(s), {sent['escalations']} escalation(s) "
+                                          "queued"))
+
+
+@workforce_app.command("expire-visits")
+def expire_visits_command(as_json: bool = JSON) -> None:
+    """Expire visits past their expected end (no-shows; overstays lose their badge and grants)."""
+    setup_django()
+    from linewatch.workforce import visits
+
+    expired = visits.expire_due()
+    emit(as_json, [{"visit": v.code or v.pk, "status": v.status} for v in expired],
+         lambda: out.print(f"{len(expired)} visit(s) expired"))
+
+
 workforce_app.add_typer(review_app, name="review")
 
 

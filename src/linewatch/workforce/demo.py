@@ -14,7 +14,7 @@ import datetime as dt
 from django.utils import timezone
 
 from linewatch.core.models import Area, Person, Site, SiteAffiliation
-from linewatch.workforce.models import Credential, PlantCalendar, Training, Visit, ZoneRequirement
+from linewatch.workforce.models import Credential, PlantCalendar, Training, Visit, WatchlistEntry, ZoneRequirement
 
 CALENDARS = {"hq": ("DK", ""), "kolding": ("DK", ""), "padborg": ("DK", ""), "rendsburg": ("DE", "SH")}
 REQUIREMENTS = {("kolding", "ammonia-machine-room"): ("site_induction", "loto")}
@@ -22,7 +22,7 @@ VISITOR, HOST = "vis-30101", "nf-10009"
 
 
 def load() -> list[str]:
-    created = {"credentials": 0, "trainings": 0, "calendars": 0, "requirements": 0, "visits": 0}
+    created = {"credentials": 0, "trainings": 0, "calendars": 0, "requirements": 0, "visits": 0, "watchlist": 0}
     sites = {s.slug: s for s in Site.objects.filter(slug__in=CALENDARS)}
     if not sites:
         return []
@@ -60,8 +60,16 @@ def load() -> list[str]:
         now = timezone.now()
         Visit.objects.create(site=sites["hq"], visitor=visitor, host=host, escort=host, escort_required=True,
                              purpose="FSSC 22000 audit", expected_start=now - dt.timedelta(hours=1),
-                             expected_end=now + dt.timedelta(days=3), checked_in_at=now, status="on_site")
+                             expected_end=now + dt.timedelta(days=3), checked_in_at=now, status="on_site",
+                             code="v-demo-audit", company="Nordic Food Certification", registered_at=now,
+                             registered_by="demo", id_document="passport", id_last_digits="2210",
+                             checked_in_by="demo", nda_accepted_at=now, safety_accepted_at=now)
         created["visits"] += 1
+    organisation = next(iter(sites.values())).organisation
+    created["watchlist"] += WatchlistEntry.objects.get_or_create(
+        organisation=organisation, name="Jörg Schäfer", defaults={
+            "aliases": "Joerg Schaefer\nJ. Schäfer", "company": "Schäfer Anlagenservice",
+            "reason": "former contractor: removed for tailgating into the machine room (2025)", "added_by": "demo"})[1]
     if not any(created.values()):
         return []
     return [f"workforce: {created['credentials']} credentials, {created['trainings']} training records, "

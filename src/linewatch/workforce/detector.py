@@ -21,15 +21,19 @@ TAGS = {
     "wf-impossible-travel": ("attack.t1078",), "wf-remote-no-work-order": ("attack.t0822", "attack.t0886"),
     "wf-access-outlives-work-order": ("attack.t0859",), "wf-remote-while-on-site": ("attack.t0859",),
     "wf-after-offboarding": ("attack.t0859",), "wf-zone-probing": ("attack.t1595",),
+    "wf-dormant-credential": ("attack.t1078",), "wf-generic-account": ("attack.t1078.001",),
+    "wf-shared-account": ("attack.t1078",), "wf-privilege-outside-process": ("attack.t1098",),
 }
 MEMORY = 50_000  # (rule, subject, day) keys remembered to alert once a day
 WARM_UP_HOURS = 12
+DAY_MS = 86400_000
 
 
 class WorkforcePipelineDetector:
     def __init__(self) -> None:
         self.engine: WorkforceDetector | None = None
         self.seen: dict[tuple[str, str, str, str], None] = {}
+        self.stored: dict[str, int] = {}  # credential id -> last use written to the database
 
     def detect(self, events: Sequence[Event]) -> list[Detection]:
         from linewatch.workforce.services import directory
@@ -41,7 +45,30 @@ class WorkforcePipelineDetector:
                 self.warm_up(min(e.time for e in events))
         elif self.engine.directory is not current:
             self.engine.directory = current
-        return [d for f in self.engine.process(events) if (d := self.to_detection(f)) is not None]
+        found = [d for f in self.engine.process(events) if (d := self.to_detection(f)) is not None]
+        self.persist_last_use()
+        return found
+
+    def persist_last_use(self) -> int:
+        """Store credentials' last use (at most once a day each) so dormancy is known after a
+        restart; a queryset update, so no audit entry and no directory rebuild."""
+        from django.db.models import Q
+
+        from linewatch.workforce.models import Credential
+
+        written = 0
+        for cid, at in self.engine.last_use.items():
+            known = self.stored.get(cid)
+            if known is None:
+                record = self.engine.directory.credentials.get(cid)
+                known = record.last_used if record and record.last_used is not None else -DAY_MS
+            if at - known < DAY_MS or not cid.isdigit():
+                continue
+            when = dt.datetime.fromtimestamp(at / 1000, dt.UTC)
+            written += Credential.objects.filter(pk=int(cid)).filter(
+                Q(last_used_at__isnull=True) | Q(last_used_at__lt=when)).update(last_used_at=when)
+            self.stored[cid] = at
+        return written
 
     def warm_up(self, before_ms: int) -> None:
         """After a restart, replay the last WARM_UP_HOURS of badge events before the first batch, so

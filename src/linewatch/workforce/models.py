@@ -84,6 +84,8 @@ class Credential(models.Model):
     valid_from = models.DateTimeField(null=True, blank=True)
     valid_to = models.DateTimeField(null=True, blank=True)
     is_decoy = models.BooleanField(default=False)
+    # kept by the pipeline detector (at most daily, without audit noise): dormancy survives restarts
+    last_used_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["kind", "identifier", "issue_code"]
@@ -139,6 +141,22 @@ class Visit(models.Model):
     checked_in_at = models.DateTimeField(null=True, blank=True)
     checked_out_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=choices.VisitStatus.choices, default=choices.VisitStatus.EXPECTED)
+    # the visitor flow (workforce.visits): registration, the kiosk check-in and its acknowledgements
+    code = models.SlugField(max_length=32, unique=True, null=True, blank=True, help_text="badge and QR code")
+    company = models.CharField(max_length=200, blank=True)
+    areas = models.ManyToManyField(Area, blank=True, related_name="visits")
+    registered_at = models.DateTimeField(null=True, blank=True)
+    registered_by = models.CharField(max_length=150, blank=True)
+    # only the document type and its last characters: enough to re-check, too little to misuse
+    id_document = models.CharField(max_length=16, blank=True, choices=choices.IdDocument.choices)
+    id_last_digits = models.CharField(max_length=6, blank=True)
+    checked_in_by = models.CharField(max_length=150, blank=True)
+    nda_accepted_at = models.DateTimeField(null=True, blank=True)
+    safety_accepted_at = models.DateTimeField(null=True, blank=True)
+    host_notified_at = models.DateTimeField(null=True, blank=True)
+    badge = models.ForeignKey(Credential, null=True, blank=True, on_delete=models.SET_NULL, related_name="visits")
+    expired_at = models.DateTimeField(null=True, blank=True)
+    watchlist_hits = models.JSONField(default=list, blank=True, help_text="watchlist matches at registration")
 
     class Meta:
         ordering = ["-expected_start"]
@@ -218,6 +236,8 @@ class ReviewCampaign(models.Model):
     status = models.CharField(max_length=16, choices=choices.CampaignStatus.choices,
                               default=choices.CampaignStatus.OPEN)
     closed_at = models.DateTimeField(null=True, blank=True)
+    reminders_sent = models.PositiveSmallIntegerField(default=0, help_text="reminder rounds sent to reviewers")
+    escalated_at = models.DateTimeField(null=True, blank=True, help_text="pending items sent to the zone owners")
 
     class Meta:
         ordering = ["-created_at"]
@@ -245,3 +265,39 @@ class ReviewItem(models.Model):
 
     def __str__(self) -> str:
         return self.summary
+
+
+class ZoneOwner(models.Model):
+    """A person who answers for an area and approves its grants (with the grantee's sponsor): a
+    grant approved by anyone else is outside the process (wf-privilege-outside-process)."""
+
+    area = models.ForeignKey(Area, on_delete=models.CASCADE, related_name="owners")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="owned_zones")
+
+    class Meta:
+        ordering = ["area", "person"]
+        constraints = [models.UniqueConstraint(fields=["area", "person"], name="zone_owner_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.area}: {self.person}"
+
+
+class WatchlistEntry(models.Model):
+    """Someone not to let in unchallenged: matched fuzzily against visitors at registration and
+    sign-in (engine.watchlist). `aliases` is one name per line."""
+
+    organisation = models.ForeignKey("core.Organisation", on_delete=models.CASCADE, related_name="watchlist")
+    name = models.CharField(max_length=200)
+    aliases = models.TextField(blank=True)
+    company = models.CharField(max_length=200, blank=True)
+    reason = models.CharField(max_length=300)
+    banned = models.BooleanField(default=False, help_text="critical: never admit")
+    active = models.BooleanField(default=True)
+    added_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "watchlist entries"
+
+    def __str__(self) -> str:
+        return self.name

@@ -36,7 +36,9 @@ from linewatch.workforce.models import (
     RevocationReport,
     Training,
     Visit,
+    WatchlistEntry,
     WorkOrder,
+    ZoneOwner,
     ZoneRequirement,
 )
 
@@ -100,7 +102,8 @@ def build_directory() -> r.Directory:
               for p in Person.objects.all()]
     creds = [r.CredentialRecord(str(c.pk), c.kind, c.identifier, c.person.key if c.person else None, c.status,
                                 c.issue_code, str(c.replaces_id) if c.replaces_id else None, _ms(c.valid_from),
-                                _ms(c.valid_to), _ms(c.status_changed_at), c.is_decoy, c.site.slug if c.site else "")
+                                _ms(c.valid_to), _ms(c.status_changed_at), c.is_decoy, c.site.slug if c.site else "",
+                                _ms(c.last_used_at))
              for c in Credential.objects.select_related("person", "site")]
     grants = []
     for g in Authorisation.objects.select_related("person", "area", "work_order", "granted_by"):
@@ -129,8 +132,12 @@ def build_directory() -> r.Directory:
     requires: dict[int, set[str]] = {}
     for z in ZoneRequirement.objects.all():
         requires.setdefault(z.area_id, set()).add(z.kind)
+    owners: dict[int, set[str]] = {}
+    for o in ZoneOwner.objects.select_related("person"):
+        owners.setdefault(o.area_id, set()).add(o.person.key)
     areas = [r.AreaRecord(by_id[a.site_id].slug, a.slug, a.restricted_level >= RestrictedLevel.RESTRICTED,
-                          frozenset(requires.get(a.pk, ()))) for a in Area.objects.all()]
+                          frozenset(requires.get(a.pk, ())), frozenset(owners.get(a.pk, ())))
+             for a in Area.objects.all()]
     from linewatch.core.choices import ASSET_KIND_DOMAIN, Domain
     from linewatch.core.models import Asset
 
@@ -140,7 +147,18 @@ def build_directory() -> r.Directory:
     return r.Directory(people=people, credentials=creds, authorisations=grants, work_orders=orders,
                        trainings=trainings, visits=visits, areas=areas,
                        sites=[r.SiteRecord(s.slug, s.timezone, s.latitude, s.longitude) for s in sites],
-                       ot_assets=ot)
+                       ot_assets=ot, watchlist=watchlist_records())
+
+
+def watchlist_records(organisation_id: int | None = None) -> list:
+    """The active watchlist as engine records (all organisations, or one)."""
+    from linewatch.workforce.engine.watchlist import WatchlistRecord
+
+    entries = WatchlistEntry.objects.filter(active=True)
+    if organisation_id is not None:
+        entries = entries.filter(organisation_id=organisation_id)
+    return [WatchlistRecord(str(w.pk), w.name, tuple(a.strip() for a in w.aliases.splitlines() if a.strip()),
+                            w.company, w.reason, "critical" if w.banned else "high") for w in entries]
 
 
 # ---------------------------------------------------------------------- onboarding
@@ -368,6 +386,88 @@ def close_due(now: dt.datetime | None = None) -> list[ReviewCampaign]:
     return closed
 
 
+REMIND_BEFORE = (dt.timedelta(days=3), dt.timedelta(days=1))  # reminder rounds before a review's deadline
+ESCALATE_BEFORE = dt.timedelta(hours=12)  # then what is still pending goes to the zone owners
+
+
+def _queue(person: Person | None, subject: str, body: str, site: Site, now: dt.datetime) -> bool:
+    from linewatch.response import notify
+
+    if person is None:
+        return False
+    return notify.queue_message(subject, body, notify.ladder_of_person(person, site.timezone), person=person,
+                                now=now, critical=False) is not None
+
+
+def _pending_lines(items: Iterable[ReviewItem]) -> str:
+    return "\n".join(f"- {i.summary}" for i in items)
+
+
+def remind_due(now: dt.datetime | None = None) -> dict[str, int]:
+    """Remind reviewers of pending items as the deadline nears (one message per reviewer and round,
+    REMIND_BEFORE); ESCALATE_BEFORE the deadline, send what is still pending to the area's zone
+    owners (the site's physical-security team when an area has none) — all through the outbox."""
+    from linewatch.core.models import Team
+    from linewatch.response import notify
+
+    now = now or timezone.now()
+    sent = {"reminders": 0, "escalations": 0}
+    for campaign in ReviewCampaign.objects.filter(status=choices.CampaignStatus.OPEN, deadline__gt=now).select_related(
+            "site"):
+        pending = list(campaign.items.filter(decision=choices.ReviewDecision.PENDING).select_related(
+            "reviewer", "authorisation__area"))
+        due = sum(campaign.deadline - before <= now for before in REMIND_BEFORE)
+        when = f"{timezone.localtime(campaign.deadline):%Y-%m-%d %H:%M}"
+        if due > campaign.reminders_sent:
+            policy = "revoked" if campaign.auto_revoke else "kept"
+            by_reviewer: dict[Person, list[ReviewItem]] = {}
+            for item in pending:
+                if item.reviewer is not None:
+                    by_reviewer.setdefault(item.reviewer, []).append(item)
+            for reviewer, items in by_reviewer.items():
+                sent["reminders"] += _queue(
+                    reviewer, f"Access review {campaign.name}: {len(items)} grants to confirm by {when}",
+                    f"Please confirm or revoke by {when}; unreviewed grants are {policy} then.\n"
+                    f"{_pending_lines(items)}\n/reviews/{campaign.site.slug}/{campaign.slug}/", campaign.site, now)
+            campaign.reminders_sent = due
+            campaign.save(update_fields=["reminders_sent"])
+        if campaign.escalated_at is None and campaign.deadline - ESCALATE_BEFORE <= now:
+            by_owner: dict[Person, list[ReviewItem]] = {}
+            unowned: list[ReviewItem] = []
+            owners: dict[int, list[Person]] = {}
+            for o in ZoneOwner.objects.filter(area__site=campaign.site).select_related("person"):
+                owners.setdefault(o.area_id, []).append(o.person)
+            for item in pending:
+                area = item.authorisation.area_id if item.authorisation else None
+                for owner in owners.get(area, []):
+                    by_owner.setdefault(owner, []).append(item)
+                if not owners.get(area):
+                    unowned.append(item)
+            subject = f"Escalation: access review {campaign.name} has unreviewed grants (deadline {when})"
+            for owner, items in by_owner.items():
+                sent["escalations"] += _queue(
+                    owner, subject, f"As the zone owner, confirm or revoke these grants nobody reviewed:\n"
+                                    f"{_pending_lines(items)}", campaign.site, now)
+            team = Team.objects.filter(site=campaign.site, kind="physical_security").first()
+            if unowned and team is not None:
+                sent["escalations"] += notify.queue_message(
+                    subject, f"These grants have no zone owner and nobody reviewed them:\n{_pending_lines(unowned)}",
+                    notify.ladder_of(team), team=team, now=now, critical=False) is not None
+            campaign.escalated_at = now
+            campaign.save(update_fields=["escalated_at"])
+    return sent
+
+
+def tick(now: dt.datetime | None = None) -> None:
+    """The workforce's periodic work, called by the detection worker's tick: access reviews (close
+    those past their deadline, remind and escalate the others), then visits past their end."""
+    from linewatch.workforce.visits import expire_due
+
+    close_due(now)
+    remind_due(now)
+    expire_due(now)
+
+
 # ---------------------------------------------------------------------- posture: expiring and orphaned access
 
 
@@ -420,7 +520,8 @@ def access_issues(sites: QuerySet[Site], now: dt.datetime | None = None) -> list
             found.append(AccessIssue("revocation_overdue", aff.site.slug, aff.person, ", ".join(live),
                                      f"{aff.kind} ended {aff.valid_to}; revoke within "
                                      f"{REVOCATION_SLA.total_seconds() / 3600:.0f} h"))
-    for v in Visit.objects.filter(site__in=sites, status=choices.VisitStatus.ON_SITE, checked_out_at__isnull=True,
+    inside = Q(status=choices.VisitStatus.ON_SITE) | Q(status=choices.VisitStatus.EXPIRED, checked_in_at__isnull=False)
+    for v in Visit.objects.filter(inside, site__in=sites, checked_out_at__isnull=True,
                                   expected_end__lt=now - OVERSTAY_GRACE).select_related("site", "visitor"):
         found.append(AccessIssue("overstay", v.site.slug, v.visitor, v.purpose,
                                  f"expected to leave {v.expected_end:%Y-%m-%d %H:%M}, not checked out"))

@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.urls import path
 
 from linewatch.core.permissions import Cap
-from linewatch.workforce import views
+from linewatch.workforce import views, visit_views
 
 urlpatterns: list = [
     path("people/", views.people, name="workforce_people"),
@@ -20,13 +20,22 @@ urlpatterns: list = [
     path("roster/<slug:slug>/", views.roster, name="workforce_roster"),
     path("reviews/", views.reviews, name="workforce_reviews"),
     path("reviews/<slug:site>/<slug:slug>/", views.review, name="workforce_review"),
+    path("visits/", visit_views.visit_list, name="workforce_visits"),
+    path("visits/<slug:site>/new/", visit_views.visit_new, name="workforce_visit_new"),
+    path("visits/<slug:site>/kiosk/", visit_views.kiosk, name="workforce_kiosk"),
+    path("visits/v/<slug:code>/", visit_views.visit, name="workforce_visit"),
+    path("visits/v/<slug:code>/check-in/", visit_views.check_in, name="workforce_visit_checkin"),
+    path("visits/v/<slug:code>/badge.pdf", visit_views.badge, name="workforce_visit_badge"),
 ]
 NAV: list = [
     ("workforce_rosters", "On site", Cap.VIEW_SITES), ("workforce_people", "People", Cap.VIEW_PEOPLE),
     ("workforce_access", "Access", Cap.VIEW_PEOPLE), ("workforce_reviews", "Reviews", Cap.VIEW_PEOPLE),
+    ("workforce_visits", "Visitors", Cap.VIEW_PEOPLE),
 ]
 SECTION_OF: dict[str, str] = {
     "workforce_person": "workforce_people", "workforce_offboard": "workforce_people",
     "workforce_company": "workforce_people", "workforce_review": "workforce_reviews",
-    "workforce_roster": "workforce_rosters",
+    "workforce_roster": "workforce_rosters", "workforce_visit_new": "workforce_visits",
+    "workforce_kiosk": "workforce_visits", "workforce_visit": "workforce_visits",
+    "workforce_visit_checkin": "workforce_visits", "workforce_visit_badge": "workforce_visits",
 }

@@ -19,8 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from linewatch.discovery.engine import dissectors as d
+from linewatch.discovery.engine import posture
 from linewatch.discovery.engine.kinds import guess_kind
 from linewatch.discovery.engine.model import Device, Observation, Talker
+from linewatch.discovery.engine.model import iso as model_iso
 from linewatch.discovery.engine.oui import lookup as oui_lookup
 from linewatch.discovery.engine.reader import read_batches
 from linewatch.errors import InputError
@@ -30,12 +32,14 @@ TCP_SERVICES = {
     502: "modbus", 102: "s7comm", 44818: "enip", 20000: "dnp3", 2404: "iec104", 4840: "opcua", 9600: "omron-fins",
     5007: "melsec", 1911: "niagara-fox", 18245: "ge-srtp", 48898: "beckhoff-ads", 80: "http", 8080: "http",
     8000: "http", 443: "tls", 8443: "tls", 554: "rtsp", 8554: "rtsp", 21: "ftp", 23: "telnet", 22: "ssh",
-    53: "dns", 445: "smb", 139: "netbios", 3389: "rdp", 5900: "vnc", 1883: "mqtt", 8883: "mqtt",
+    53: "dns", 445: "smb", 139: "netbios", 3389: "rdp", 5900: "vnc", 1883: "mqtt", 8883: "mqtt", 601: "syslog",
+    6514: "syslog",
 }
 UDP_SERVICES = {
     47808: "bacnet", 44818: "enip", 2222: "cip", 20000: "dnp3", 9600: "omron-fins", 34964: "profinet-cm",
     67: "dhcp", 68: "dhcp", 5353: "mdns", 1900: "ssdp", 161: "snmp", 162: "snmp", 137: "nbns", 138: "netbios",
     5355: "llmnr", 69: "tftp", 123: "ntp", 53: "dns", 3702: "ws-discovery", 514: "syslog", 2455: "codesys",
+    319: "ptp", 320: "ptp", 37020: "sadp",
 }
 ICS_PROTOCOLS = frozenset({
     "modbus", "s7comm", "s7comm-plus", "enip", "cip", "bacnet", "dnp3", "profinet", "profinet-dcp", "profinet-cm",
@@ -43,13 +47,20 @@ ICS_PROTOCOLS = frozenset({
 })
 HTTP_STARTS = frozenset({b"HTTP", b"RTSP", b"GET ", b"POST", b"HEAD", b"PUT ", b"DESC", b"SETU", b"OPTI", b"PLAY",
                          b"ANNO", b"TEAR", b"GET_", b"NOTI", b"M-SE"})
-CLEARTEXT_MANAGEMENT = {"telnet": "Telnet", "ftp": "FTP", "http": "HTTP without TLS"}
+
+IPV4_NO_OPTIONS = b"\x08\x00\x45"  # ethertype IPv4, version 4, header length 20
 
 # What a dissector may raise on hostile input (Malformed is a ValueError); anything else is a bug.
 DISSECT_ERRORS = (ValueError, IndexError, struct.error, UnicodeDecodeError)
 
 # Flow record fields (a list, for speed).
-PKTS, BYTES, FIRST, LAST, SERVICE, SIDE, SYN, MAC_A, MAC_B, DISSECT, EXTRA, KEY = range(12)
+PKTS, BYTES, FIRST, LAST, SERVICE, SIDE, SYN, MAC_A, MAC_B, DISSECT, EXTRA, KEY, GATE = range(13)
+# Gates (payload offset, function bytes that may carry identity) of the chatty ICS services, set once a
+# flow is known: Modbus function 43 (MEI) / 17 (server id), S7 UserData (ROSCTR 7), ENIP ListIdentity.
+MODBUS_GATE = (7, frozenset({0x2B, 0x11}))
+S7_GATE = (8, frozenset({7}))
+ENIP_GATE = (0, frozenset({0x63}))
+TLS_GATE = (0, frozenset({0x16}))
 
 
 @dataclass
@@ -76,6 +87,10 @@ class Discovery:
         self.errors: list[InputError] = []
         self.file = ""
         self._devices: list[Device] | None = None
+        self.extra_devices: list[Device] = []  # from nmap / Zeek: merged by IP (else MAC) into the wire's
+        self.extra_talkers: list[Talker] = []
+        self.sources: dict[str, int] = {}  # source kind -> files read (pcap, nmap, zeek)
+        self.known_newest: dict[tuple[str, str], tuple[str, str]] = {}  # posture: newest firmware from feeds
 
     # --- reading -------------------------------------------------------------------------------------
 
@@ -85,6 +100,7 @@ class Discovery:
         self.file = name or str(path)
         self._devices = None
         self.stats.files += 1
+        self.sources["pcap"] = self.sources.get("pcap", 0) + 1
         with contextlib.suppress(OSError):  # read_batches reports an unreadable file
             self.stats.bytes += Path(path).stat().st_size
         try:
@@ -93,6 +109,29 @@ class Discovery:
             self.errors.append(exc)
             return False
         return True
+
+    def add_nmap(self, path: str | Path, name: str | None = None) -> bool:
+        """Merge the hosts of an nmap XML scan; bad hosts / a truncation are recorded, the rest kept."""
+        from linewatch.discovery.engine.sources import read_nmap
+
+        devices, errors = read_nmap(path, name)
+        self.extra_devices += devices
+        self.errors += errors
+        self.sources["nmap"] = self.sources.get("nmap", 0) + 1
+        self._devices = None
+        return not errors
+
+    def add_zeek(self, path: str | Path, name: str | None = None) -> bool:
+        """Merge the talkers and devices of a Zeek conn.log (TSV or JSON); bad lines are recorded."""
+        from linewatch.discovery.engine.sources import read_zeek_conn
+
+        result = read_zeek_conn(path, name)
+        self.extra_devices += result.devices
+        self.extra_talkers += result.talkers
+        self.errors += result.errors
+        self.sources["zeek"] = self.sources.get("zeek", 0) + 1
+        self._devices = None
+        return not result.errors
 
     def _fact(self, kind: str, key: bytes, f: d.Fact, num: int, ts: float) -> None:
         bucket = self.facts.setdefault((kind, key), {})
@@ -142,9 +181,9 @@ class Discovery:
                 num += 1
                 flen = len(frame)
                 # Fast path: Ethernet, IPv4 without options, TCP or UDP, not a later fragment.
-                if (flen >= 42 and linktype == 1 and frame[12] == 8 and frame[13] == 0 and frame[14] == 0x45
-                        and not (frame[20] & 0x1F or frame[21]) and frame[23] in (6, 17)):
-                    proto = frame[23]
+                proto = frame[23] if flen >= 42 else 0
+                if ((proto == 6 or proto == 17) and linktype == 1 and frame[12:15] == IPV4_NO_OPTIONS
+                        and not (frame[20] & 0x1F or frame[21])):
                     if proto == 6:
                         if flen < 54:
                             continue
@@ -169,7 +208,7 @@ class Discovery:
                     # each flow is filed under both directions' keys, so a reply costs one lookup too
                     half = (len(key) - 4) >> 1
                     rkey = key[half:2 * half] + key[:half] + key[-2:] + key[-4:-2]
-                    rec = [0, 0, ts, ts, None, None, None, self._smac(linktype, frame), None, None, None, key]
+                    rec = [0, 0, ts, ts, None, None, None, self._smac(linktype, frame), None, None, None, key, None]
                     table[key] = (rec, True)
                     if rkey != key:
                         table[rkey] = (rec, False)
@@ -185,6 +224,13 @@ class Discovery:
                     rec[SYN] = forward
                 if rec[DISSECT] is None and rec[SERVICE] is not None:
                     continue  # the flow is named and carries no identity: nothing more to do (most packets)
+                gate = rec[GATE]
+                if gate is not None:
+                    # the chatty ICS flows: only a message whose function byte can carry identity goes on,
+                    # tested on the frame itself (no payload copy for the many that cannot)
+                    gi = pstart + gate[0]
+                    if gi >= end or gi >= flen or frame[gi] not in gate[1]:
+                        continue
                 if end <= pstart:
                     continue
                 payload = frame[pstart:end]
@@ -194,19 +240,9 @@ class Discovery:
                 if rec[SERVICE] is None and classify(rec, proto, key, payload, forward) is None:
                     continue
                 if rec[DISSECT] is not None:
-                    # cheap gates for the chatty ICS flows: only identity messages reach a dissector
-                    svc = rec[SERVICE]
-                    if svc == "modbus":
-                        if len(payload) < 9 or (payload[7] != 0x2B and payload[7] != 0x11):
-                            continue
-                    elif svc == "s7comm":
-                        if rec[EXTRA] is not None and (len(payload) < 9 or payload[8] != 7):
-                            continue
-                    elif svc == "enip":
-                        if payload[0] != 0x63 and (rec[EXTRA] is not None or proto != 6):
-                            continue
-                    elif svc == "tls" and (payload[0] != 0x16 or rec[PKTS] > 16):
-                        continue
+                    gate = rec[GATE]
+                    if gate is not None and (len(payload) <= gate[0] or payload[gate[0]] not in gate[1]):
+                        continue  # just classified: the first payload passes the same gate
                     on_payload(rec, proto, key, forward, payload, linktype, frame, num, ts)
             counts[0] = num
         counts[0] = num
@@ -324,6 +360,7 @@ class Discovery:
         elif service == "enip":
             if rec[EXTRA] is None and proto == 6 and d.enip_cip_present(payload):
                 rec[EXTRA] = "cip"
+                rec[GATE] = ENIP_GATE
             if payload[0] == 0x63:
                 self._dissect(fn, payload, src_key, dst_key, num, ts, service)
         elif service == "modbus":
@@ -333,6 +370,13 @@ class Discovery:
                 self._dissect(d.modbus_server_id, payload, src_key, dst_key, num, ts, service)
         elif service == "dnp3":
             if rec[PKTS] < 16:
+                self._dissect(fn, payload, src_key, dst_key, num, ts, service)
+            else:
+                rec[DISSECT] = None  # addresses and roles are known by now
+        elif service == "tls":
+            if rec[PKTS] > 16:
+                rec[DISSECT] = rec[GATE] = None  # the handshake is over
+            else:
                 self._dissect(fn, payload, src_key, dst_key, num, ts, service)
         elif service in ("http", "rtsp"):
             if payload[:4] in HTTP_STARTS:
@@ -349,6 +393,7 @@ class Discovery:
                     rec[DISSECT] = None
                 elif pdu[0] == 0x32:
                     rec[EXTRA] = "s7comm"
+                    rec[GATE] = S7_GATE
                     if pdu[1] == 7:
                         self._dissect(fn, pdu, src_key, dst_key, num, ts, service)
         else:
@@ -365,7 +410,8 @@ class Discovery:
         # the lower of two known ports wins (e.g. 68 -> 67)
         for port, s in sorted(((dport, "b" if forward else "a"), (sport, "a" if forward else "b"))):
             if port in table:
-                service, side = table[port], s
+                # equal ports (syslog 514 -> 514, NTP 123 -> 123): the first packet's receiver serves
+                service, side = table[port], ("b" if sport == dport else s)
                 break
         if service is None:
             if transport == 6 and len(payload) > 5 and payload[0] in (0x16, 0x17) and payload[1] == 3:
@@ -388,6 +434,14 @@ class Discovery:
         rec[SERVICE] = service
         rec[SIDE] = side
         rec[DISSECT] = DISSECTORS.get(service)
+        if service == "modbus":
+            rec[GATE] = MODBUS_GATE
+        elif service == "tls":
+            rec[GATE] = TLS_GATE
+        elif service == "enip" and transport != 6:
+            rec[GATE] = ENIP_GATE
+        elif service == "s7comm" and rec[EXTRA] is not None:
+            rec[GATE] = S7_GATE
         return service
 
     def _snmp(self, payload: bytes, src: bytes, dst: bytes, sport: int, num: int, ts: float) -> None:
@@ -435,6 +489,8 @@ class Discovery:
             if len(payload) >= 2 and payload[0] == 0xFE and payload[1] in (0xFC, 0xFD, 0xFE, 0xFF):
                 protos.add("profinet-dcp")
                 fn, name = d.profinet_dcp, "profinet-dcp"
+        elif etype == 0x88F7:
+            protos.add("ptp")
         elif etype <= 1500 and payload[:3] == b"\xaa\xaa\x03" and payload[3:8] == b"\x00\x00\x0c\x20\x00":
             protos.add("cdp")
             payload = payload[8:]
@@ -493,6 +549,20 @@ class Discovery:
             t.last_seen = max(t.last_seen, rec[LAST])
             if t.service is None and service:
                 t.service = service
+        for x in self.extra_talkers:
+            tk = (ip_bytes(x.client), ip_bytes(x.server), 6 if x.transport == "tcp" else 17, x.port)
+            t = out.get(tk)
+            if t is None:
+                t = out[tk] = Talker(x.client, x.server, x.transport, x.port, x.service, first_seen=x.first_seen,
+                                     last_seen=x.last_seen)
+            t.packets += x.packets
+            t.bytes += x.bytes
+            t.flows += x.flows
+            t.first_seen = min(v for v in (t.first_seen, x.first_seen) if v is not None) if x.first_seen else \
+                t.first_seen
+            t.last_seen = max(v for v in (t.last_seen, x.last_seen) if v is not None) if x.last_seen else t.last_seen
+            if t.service is None and x.service:
+                t.service = x.service
         return sorted(out.values(), key=lambda t: (-t.packets, t.client, t.server, t.port))
 
     def devices(self) -> list[Device]:
@@ -574,24 +644,21 @@ class Discovery:
                 dv = mac_dev(key)
             for o in obs.values():
                 if o.attribute == "finding":
-                    dv.findings.append({"finding": o.value, "source": o.source, "file": o.file, "packet": o.packet})
+                    dv.findings.append({"finding": o.value, "source": o.source, "file": o.file, "packet": o.packet,
+                                        "time": model_iso(o.time)})
                 else:
                     dv.observe(o)
         for ip, comms in self.snmp_communities.items():
             if not _is_unicast(ip):
                 continue
             dv = dev(ip)
-            for c, o in comms.items():
-                dv.observe(o)
-                default = c.lower() in d.DEFAULT_COMMUNITIES
-                note = f" (a default: {c})" if default else ""
-                dv.findings.append({
-                    "finding": f"SNMP v1/v2c community string in clear text{note}",
-                    "source": o.source, "file": o.file, "packet": o.packet,
-                })
+            for o in comms.values():
+                dv.observe(o)  # posture.assess makes the finding
         out = list(devices.values()) + list(l2_devices.values())
+        out += _merge(out, self.extra_devices)
         for dv in out:
             _enrich(dv)
+        posture.assess(out, self.talkers(), self.known_newest)
         out.sort(key=_device_order)
         return out
 
@@ -607,6 +674,39 @@ class Discovery:
             "devices": [dv.as_dict() for dv in self.devices()],
             "talkers": [t.as_dict() for t in self.talkers()],
         }
+
+
+def _merge(devices: list[Device], extra: list[Device]) -> list[Device]:
+    """Fold devices from other sources (nmap, Zeek) into the wire's, by IP, else MAC; the ones
+    matching none are returned as new devices."""
+    by_ip = {dv.ip: dv for dv in devices if dv.ip}
+    by_mac = {m: dv for dv in devices for m in dv.macs}
+    new: list[Device] = []
+    for x in extra:
+        dv = by_ip.get(x.ip) if x.ip else None
+        if dv is None and x.mac:
+            dv = by_mac.get(x.mac)
+            if dv is not None and dv.ip and x.ip and dv.ip != x.ip:
+                dv = None  # one MAC, two addresses: a router's MAC or a re-addressed host; keep both
+        if dv is None:
+            dv = Device(key=x.key, ip=x.ip)
+            new.append(dv)
+            if x.ip:
+                by_ip[x.ip] = dv
+        for m, n in x.macs.items():
+            dv.macs[m] = dv.macs.get(m, 0) + n
+            by_mac.setdefault(m, dv)
+        dv.packets += x.packets
+        for t in (x.first_seen, x.last_seen):
+            if t is not None:
+                dv.first_seen = t if dv.first_seen is None else min(dv.first_seen, t)
+                dv.last_seen = t if dv.last_seen is None else max(dv.last_seen, t)
+        for p, roles in x.protocols.items():
+            dv.protocols.setdefault(p, set()).update(roles)
+        for o in x.observations:
+            dv.observe(o)
+        dv.findings += x.findings
+    return new
 
 
 def _services(rec: list) -> list[str]:
@@ -629,7 +729,8 @@ def _client_is_a(rec: list, pa: int, pb: int) -> bool:
 
 
 def _enrich(dv: Device) -> None:
-    """Vendor from the OUI, clear-text management findings, then the kind guess."""
+    """Vendor from the OUI, fields parsed from descriptions, a model hint, then the kind guess
+    (posture findings come after, from `posture.assess`, which needs every device)."""
     if dv.mac:
         v = oui_lookup(dv.mac)
         if v:
@@ -648,9 +749,6 @@ def _enrich(dv: Device) -> None:
             if hit and hit.group(1).lower() not in GENERIC_TOKENS:
                 dv.observe(Observation("model", hit.group(1), f"inferred from {o.source}", o.file, o.packet, o.time,
                                        MODEL_HINTS[o.attribute][1]))
-    for p, label in CLEARTEXT_MANAGEMENT.items():
-        if "server" in dv.protocols.get(p, ()):
-            dv.findings.append({"finding": f"clear-text management service: {label}", "source": f"flow/{p}"})
     dv.kind, dv.kind_reason = guess_kind(dv)
 
 
@@ -713,6 +811,7 @@ DISSECTORS: dict[str, Callable] = {
     "tls": d.tls,
     "ws-discovery": d.ws_discovery,
     "nbns": d.nbns,
+    "sadp": d.sadp,
 }
 
 

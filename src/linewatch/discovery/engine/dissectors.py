@@ -813,3 +813,28 @@ def http_basic_auth(p: bytes) -> bool:
     """True when an HTTP/RTSP request carries Basic credentials (decodable by anyone on the path)."""
     head = p.split(b"\r\n\r\n", 1)[0].lower()
     return b"\r\nauthorization: basic " in head
+
+
+# --- Hikvision SADP ---------------------------------------------------------------------------------------
+
+_SADP_FIELDS = {b"DeviceDescription": ("model", 0.9), b"DeviceSN": ("serial", 0.9),
+                b"SoftwareVersion": ("firmware", 0.9), b"DSPVersion": ("dsp_version", 0.7)}
+_SADP_TAG = re.compile(rb"<(DeviceDescription|DeviceSN|SoftwareVersion|DSPVersion)>([^<]{1,200})</\1>")
+
+
+def sadp(p: bytes) -> list[Fact]:
+    """Hikvision SADP announcement / inquiry reply (UDP 37020): model, serial and firmware of the
+    camera or recorder, in a small XML document. `V5.5.0build 170725` becomes `V5.5.0 build 170725`."""
+    if b"<ProbeMatch" not in p[:200] or b"<DeviceSN>" not in p:
+        return []
+    facts = []
+    for tag, value in _SADP_TAG.findall(p):
+        attribute, conf = _SADP_FIELDS[tag]
+        text = value.decode("utf-8", "replace").strip()
+        if attribute == "firmware":
+            text = re.sub(r"(?i)(\d)\s*build\s*", r"\1 build ", text)
+        if text:
+            facts.append(Fact(attribute, text, "sadp/inquiry", conf))
+    if facts:
+        facts.append(Fact("vendor", "Hikvision", "sadp/inquiry", 0.8))
+    return facts

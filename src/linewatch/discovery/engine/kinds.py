@@ -52,9 +52,19 @@ def guess_kind(dv: Device) -> tuple[str | None, str | None]:  # noqa: C901 - a r
         return "camera", f"camera model or name in discovery messages ({m.group(0)!r})"
     if serves("rtsp"):
         return "camera", "serves RTSP (video streaming)"
+    if re.search(r"Smart-UPS|\bUPS\b|Web/SNMP Management Card", text):
+        return "ups", "UPS network management card (SNMP sysDescr / name)"
+    if re.search(r"\bAK-(SM|PC|CC)\b|Desigo|\bPXC\d", text):
+        return "bms_controller", "refrigeration / building controller by its banner or name"
+    if re.search(r"FortiGate|FortiOS|PAN-OS|firewall", text, re.I):
+        return "firewall", "firewall model in LLDP / SNMP system description"
+    if re.search(r"ArubaOS \(MODEL: AP-|\bAP-\d{3}\b", text):
+        return "wireless_ap", "access point model in LLDP system description"
     if re.search(r"SCALANCE|switch|WS-C", text, re.I) or (dv.values("hostname") and all(
-            re.match(r"sw", h, re.I) for h in dv.values("hostname"))):
+            re.match(r"sw|.*-sw-\d", h, re.I) for h in dv.values("hostname"))):
         return "switch", "switch model or name in LLDP / CDP / PROFINET DCP"
+    if dv.values("hostname") and all(re.match(r".*-(rtr|router)-", h, re.I) for h in dv.values("hostname")):
+        return "router", "router by name (LLDP / DHCP / NetBIOS)"
     if any(o.source.startswith("cdp") for o in dv.observations):
         return "router", "Cisco device announcing itself over CDP"
     clients = [label for p, label in CONTROLLER_PROTOCOLS.items() if uses(p)]

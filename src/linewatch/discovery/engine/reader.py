@@ -109,7 +109,7 @@ def _pcap(s: _Stream, magic: bytes) -> Iterator[list[Packet]]:
         raise InputError(s.name, "byte 4", "truncated pcap file header")
     _vmaj, _vmin, _tz, _sig, _snaplen, linktype = struct.unpack(endian + "HHiIII", head)
     linktype &= 0x0FFFFFFF
-    unpack_from = struct.Struct(endian + "IIII").unpack_from
+    unpack_from = struct.Struct(endian + "III").unpack_from  # seconds, fraction, captured length
     buf = s.buf[s.i:]  # the rest of the first chunk
     base = s.offset
     fh = s.fh
@@ -124,12 +124,13 @@ def _pcap(s: _Stream, magic: bytes) -> Iterator[list[Packet]]:
         i = 0
         batch: list[Packet] = []
         append = batch.append
-        while i + 16 <= n:
-            sec, frac, incl, _orig = unpack_from(buf, i)
-            if incl > MAX_RECORD:
-                raise InputError(s.name, f"byte {base + i}", f"corrupt packet record (captured length {incl})")
+        end16 = n - 16
+        while i <= end16:
+            sec, frac, incl = unpack_from(buf, i)
             j = i + 16 + incl
-            if j > n:
+            if j > n:  # the record runs past the chunk: read more, unless its length is corrupt
+                if incl > MAX_RECORD:
+                    raise InputError(s.name, f"byte {base + i}", f"corrupt packet record (captured length {incl})")
                 break
             append((linktype, sec + frac * scale, buf[i + 16:j], base + i))
             i = j

@@ -53,6 +53,7 @@ class PacketSpace:
             self.bdd.configure(reordering=False)
         self.true, self.false = self.bdd.true, self.bdd.false
         self._cube: dict = {}
+        self.memo_matches = False
         self._swap = {}
         for f, g in (("s", "d"), ("t", "u")):
             for i in range(FIELDS[f]):
@@ -126,7 +127,18 @@ class PacketSpace:
         return self.value(direction, index)
 
     def match(self, m: Match, iface_index: dict[str, int]):
-        """The set of packets a rule's match selects."""
+        """The set of packets a rule's match selects. With `memo_matches` set (the attack-path fixes recompile a
+        device with one rule removed, again and again) encodings are kept; off by default, as it keeps every
+        rule's set alive."""
+        if not self.memo_matches:
+            return self._match(m, iface_index)
+        key = (m, tuple(sorted(iface_index.items())) if (m.in_ifaces or m.out_ifaces) else None)
+        memo = self._cube.get(("match", key))
+        if memo is None:
+            memo = self._cube[("match", key)] = self._match(m, iface_index)
+        return memo
+
+    def _match(self, m: Match, iface_index: dict[str, int]):
         node = self.true
 
         def add(values, negated, encoded):

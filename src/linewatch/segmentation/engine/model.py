@@ -130,6 +130,11 @@ class RuleSet:
     chains: dict[str, Chain] = field(default_factory=dict)
     unsupported: list[Unsupported] = field(default_factory=list)  # every construct not understood
     blocking: list[Unsupported] = field(default_factory=list)  # those that affect every packet (e.g. NAT rules)
+    # Filled by the vendor parsers (Cisco, ASA, PAN-OS, FortiOS, SRX, nft JSON); iptables/nft text leave them empty.
+    format: str = ""
+    interfaces: dict[str, Interface] = field(default_factory=dict)  # addresses the config gives its interfaces
+    routes: list[Route] = field(default_factory=list)  # static routes of the config
+    accounted: set[int] = field(default_factory=set)  # lines used or known not to affect filtering
 
     def base_chains(self, hook: str) -> list[Chain]:
         return sorted((c for c in self.chains.values() if c.hook == hook), key=lambda c: c.priority)

@@ -300,10 +300,11 @@ def match_record(rec: VulnRecord, device: Device, dev: _Ident | None = None) -> 
 
 def match(device: Device, store, minimum: Confidence = Confidence.POSSIBLE) -> list[Match]:
     """Every CVE in `store` (a `FeedStore` or any iterable of `VulnRecord`) that may affect `device`,
-    best confidence first."""
+    best confidence first. A `FeedStore` is asked only for the records naming the device's vendor."""
     dev = _ident(device)
     out = []
-    for rec in store:
+    records = store.candidates(dev.vendor) if hasattr(store, "candidates") else store
+    for rec in records:
         m = match_record(rec, device, dev)
         if m is not None and m.confidence >= minimum:
             out.append(m)

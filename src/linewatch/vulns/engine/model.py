@@ -48,6 +48,7 @@ class NvdRecord(msgspec.Struct, kw_only=True):
     description: str = ""
     scores: list[Score] = []
     configurations: list[Configuration] = []
+    cwes: list[str] = []  # CWE ids from the record's weaknesses
     cisa_exploit_add: str | None = None
     cisa_action_due: str | None = None
     source: str = ""  # file it came from

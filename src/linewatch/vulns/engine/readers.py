@@ -17,7 +17,8 @@ import gzip
 import io
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +92,10 @@ class _ConfigIn(msgspec.Struct, rename="camel"):
     negate: bool = False
 
 
+class _Weakness(msgspec.Struct):
+    description: list[_LangText] = []
+
+
 class _NvdCveIn(msgspec.Struct, rename="camel"):
     id: str
     last_modified: str = ""
@@ -98,6 +103,7 @@ class _NvdCveIn(msgspec.Struct, rename="camel"):
     descriptions: list[_LangText] = []
     metrics: _Metrics = msgspec.field(default_factory=_Metrics)
     configurations: list[_ConfigIn] = []
+    weaknesses: list[_Weakness] = []
     cisa_exploit_add: str | None = None
     cisa_action_due: str | None = None
 
@@ -161,6 +167,18 @@ def _convert(obj: Any, typ: type, source: str, base: str) -> Any:
         raise InputError(source, place, msg) from None
 
 
+def _kept(build: Callable[[], Record], errors: list[InputError] | None) -> Record | None:
+    """One record, or None when it is broken and `errors` collects the problems (the file's other records are
+    still read); without `errors` the first broken record stops the file."""
+    try:
+        return build()
+    except InputError as exc:
+        if errors is None:
+            raise
+        errors.append(exc)
+        return None
+
+
 def _require_cve(value: str, source: str, place: str) -> str:
     value = value.strip()
     if not CVE_ID.match(value):
@@ -199,21 +217,27 @@ def _nvd_record(obj: Any, source: str, place: str) -> NvdRecord:
                          version_end_excluding=cm.version_end_excluding) for cm in n.cpe_match]))
         configs.append(Configuration(operator=c.operator.upper(), negate=c.negate, nodes=nodes))
     desc = next((d.value for d in rec.descriptions if d.lang == "en"), "")
+    cwes = list(dict.fromkeys(d.value for w in rec.weaknesses for d in w.description if d.value.startswith("CWE-")))
     return NvdRecord(cve=cve, last_modified=rec.last_modified, status=rec.vuln_status, description=desc.strip(),
-                     scores=scores, configurations=configs, cisa_exploit_add=rec.cisa_exploit_add,
+                     scores=scores, configurations=configs, cwes=cwes, cisa_exploit_add=rec.cisa_exploit_add,
                      cisa_action_due=rec.cisa_action_due, source=source)
 
 
-def read_nvd(path: Path, obj: Any = None) -> Iterator[NvdRecord]:
+def read_nvd(path: Path, obj: Any = None, errors: list[InputError] | None = None) -> Iterator[NvdRecord]:
     """NVD CVE API 2.0: a response document, ``{"cve": {...}}`` or a bare CVE record."""
     source = str(path)
     obj = load_json(path) if obj is None else obj
     if isinstance(obj, dict) and isinstance(obj.get("vulnerabilities"), list):
         for i, item in enumerate(obj["vulnerabilities"]):
             place = f"$.vulnerabilities[{i}]"
-            if not isinstance(item, dict) or "cve" not in item:
-                raise InputError(source, place, "expected an object with a 'cve' record")
-            yield _nvd_record(item["cve"], source, place + ".cve")
+
+            def one(item=item, place=place) -> NvdRecord:
+                if not isinstance(item, dict) or "cve" not in item:
+                    raise InputError(source, place, "expected an object with a 'cve' record")
+                return _nvd_record(item["cve"], source, place + ".cve")
+
+            if (rec := _kept(one, errors)) is not None:
+                yield rec
     elif isinstance(obj, dict) and isinstance(obj.get("cve"), dict):
         yield _nvd_record(obj["cve"], source, "$.cve")
     elif isinstance(obj, dict) and "id" in obj:
@@ -232,7 +256,7 @@ def _kev_entry(k: _KevIn, source: str, place: str, catalog: str) -> KevEntry:
                     notes=k.notes, catalog_version=catalog, source=source)
 
 
-def read_kev_json(path: Path, obj: Any = None) -> Iterator[KevEntry]:
+def read_kev_json(path: Path, obj: Any = None, errors: list[InputError] | None = None) -> Iterator[KevEntry]:
     source = str(path)
     obj = load_json(path) if obj is None else obj
     if not isinstance(obj, dict) or not isinstance(obj.get("vulnerabilities"), list):
@@ -240,15 +264,19 @@ def read_kev_json(path: Path, obj: Any = None) -> Iterator[KevEntry]:
     catalog = str(obj.get("catalogVersion", ""))
     for i, item in enumerate(obj["vulnerabilities"]):
         place = f"$.vulnerabilities[{i}]"
-        k = _convert(item, _KevIn, source, place)
-        yield _kev_entry(k, source, place + ".cveID", catalog)
+
+        def one(item=item, place=place) -> KevEntry:
+            return _kev_entry(_convert(item, _KevIn, source, place), source, place + ".cveID", catalog)
+
+        if (rec := _kept(one, errors)) is not None:
+            yield rec
 
 
 KEV_COLUMNS = ("cveID", "vendorProject", "product", "vulnerabilityName", "dateAdded", "shortDescription",
                "requiredAction", "dueDate", "knownRansomwareCampaignUse", "notes")
 
 
-def read_kev_csv(path: Path, text: str | None = None) -> Iterator[KevEntry]:
+def read_kev_csv(path: Path, text: str | None = None, errors: list[InputError] | None = None) -> Iterator[KevEntry]:
     source = str(path)
     text = _text(path, _open_bytes(path)) if text is None else text
     reader = csv.DictReader(io.StringIO(text))
@@ -256,17 +284,21 @@ def read_kev_csv(path: Path, text: str | None = None) -> Iterator[KevEntry]:
     if missing:
         raise InputError(source, "line 1", f"KEV CSV header lacks {', '.join(missing)}")
     for row in reader:
-        line = f"line {reader.line_num}"
-        if None in row:
-            raise InputError(source, line, "more fields than the header has")
-        if row.get("cveID") is None or any(v is None for v in row.values()):
-            raise InputError(source, line, "fewer fields than the header has")
-        k = _KevIn(cve_i_d=row["cveID"], vendor_project=row["vendorProject"], product=row["product"],
-                   vulnerability_name=row.get("vulnerabilityName") or "", date_added=row.get("dateAdded") or "",
-                   required_action=row.get("requiredAction") or "", due_date=row.get("dueDate") or "",
-                   known_ransomware_campaign_use=row.get("knownRansomwareCampaignUse") or "Unknown",
-                   notes=row.get("notes") or "")
-        yield _kev_entry(k, source, line, "")
+        if (rec := _kept(lambda row=row: _kev_row(row, source, f"line {reader.line_num}"), errors)) is not None:
+            yield rec
+
+
+def _kev_row(row: dict, source: str, line: str) -> KevEntry:
+    if None in row:
+        raise InputError(source, line, "more fields than the header has")
+    if row.get("cveID") is None or any(v is None for v in row.values()):
+        raise InputError(source, line, "fewer fields than the header has")
+    k = _KevIn(cve_i_d=row["cveID"], vendor_project=row["vendorProject"], product=row["product"],
+               vulnerability_name=row.get("vulnerabilityName") or "", date_added=row.get("dateAdded") or "",
+               required_action=row.get("requiredAction") or "", due_date=row.get("dueDate") or "",
+               known_ransomware_campaign_use=row.get("knownRansomwareCampaignUse") or "Unknown",
+               notes=row.get("notes") or "")
+    return _kev_entry(k, source, line, "")
 
 
 # --------------------------------------------------------------------------------------------------- CSAF
@@ -342,7 +374,7 @@ def _csaf_scores(v: dict, source: str, place: str) -> list[Score]:
     return out
 
 
-def read_csaf(path: Path, obj: Any = None) -> Iterator[CsafFinding]:
+def read_csaf(path: Path, obj: Any = None, errors: list[InputError] | None = None) -> Iterator[CsafFinding]:
     source = str(path)
     obj = load_json(path) if obj is None else obj
     if not isinstance(obj, dict) or not isinstance(obj.get("document"), dict):
@@ -357,37 +389,43 @@ def read_csaf(path: Path, obj: Any = None) -> Iterator[CsafFinding]:
     if not isinstance(vulns, list):
         raise InputError(source, "$.vulnerabilities", "expected a list")
     for i, v in enumerate(vulns):
-        place = f"$.vulnerabilities[{i}]"
-        if not isinstance(v, dict):
-            raise InputError(source, place, "expected an object")
-        if "cve" not in v:
+        if isinstance(v, dict) and "cve" not in v:
             continue  # CSAF allows vulnerabilities without a CVE; nothing to join them on.
-        cve = _require_cve(str(v["cve"]), source, place + ".cve")
-        status = v.get("product_status") or {}
-        if not isinstance(status, dict):
-            raise InputError(source, place + ".product_status", "expected an object")
-        leaves: list[CsafProduct] = []
-        for st in ("known_affected", "first_affected", "last_affected", "under_investigation", "fixed",
-                   "first_fixed", "known_not_affected"):
-            for j, pid in enumerate(status.get(st, []) or []):
-                if pid not in products:
-                    raise InputError(source, f"{place}.product_status.{st}[{j}]",
-                                     f"product id {pid!r} is not in the product tree")
-                leaves.append(msgspec.structs.replace(products[pid], status=st))
-        rems = []
-        for r in v.get("remediations", []) or []:
-            if isinstance(r, dict) and r.get("details"):
-                rems.append(f"{r.get('category', 'remediation')}: {r['details']}")
-        yield CsafFinding(advisory=advisory, cve=cve, title=str(doc.get("title", "")),
-                          release_date=str(tracking.get("current_release_date", "")),
-                          version=str(tracking.get("version", "")), products=leaves, remediations=rems,
-                          scores=_csaf_scores(v, source, place), source=source)
+        one = partial(_csaf_finding, v, f"$.vulnerabilities[{i}]", source, advisory, doc, tracking, products)
+        if (rec := _kept(one, errors)) is not None:
+            yield rec
+
+
+def _csaf_finding(v: Any, place: str, source: str, advisory: str, doc: dict, tracking: dict,
+                  products: dict[str, CsafProduct]) -> CsafFinding:
+    if not isinstance(v, dict):
+        raise InputError(source, place, "expected an object")
+    cve = _require_cve(str(v["cve"]), source, place + ".cve")
+    status = v.get("product_status") or {}
+    if not isinstance(status, dict):
+        raise InputError(source, place + ".product_status", "expected an object")
+    leaves: list[CsafProduct] = []
+    for st in ("known_affected", "first_affected", "last_affected", "under_investigation", "fixed",
+               "first_fixed", "known_not_affected"):
+        for j, pid in enumerate(status.get(st, []) or []):
+            if pid not in products:
+                raise InputError(source, f"{place}.product_status.{st}[{j}]",
+                                 f"product id {pid!r} is not in the product tree")
+            leaves.append(msgspec.structs.replace(products[pid], status=st))
+    rems = []
+    for r in v.get("remediations", []) or []:
+        if isinstance(r, dict) and r.get("details"):
+            rems.append(f"{r.get('category', 'remediation')}: {r['details']}")
+    return CsafFinding(advisory=advisory, cve=cve, title=str(doc.get("title", "")),
+                       release_date=str(tracking.get("current_release_date", "")),
+                       version=str(tracking.get("version", "")), products=leaves, remediations=rems,
+                       scores=_csaf_scores(v, source, place), source=source)
 
 
 # --------------------------------------------------------------------------------------------------- EPSS
 
 
-def read_epss(path: Path, text: str | None = None) -> Iterator[EpssScore]:
+def read_epss(path: Path, text: str | None = None, errors: list[InputError] | None = None) -> Iterator[EpssScore]:
     source = str(path)
     text = _text(path, _open_bytes(path)) if text is None else text
     lines = text.splitlines()
@@ -404,18 +442,23 @@ def read_epss(path: Path, text: str | None = None) -> Iterator[EpssScore]:
     for n, line in enumerate(lines[start + 1:], start=start + 2):
         if not line.strip():
             continue
-        fields = line.split(",")
-        if len(fields) < 3:
-            raise InputError(source, f"line {n}", "expected cve,epss,percentile")
-        cve = _require_cve(fields[0], source, f"line {n}")
-        try:
-            epss, pct = float(fields[1]), float(fields[2])
-        except ValueError:
-            raise InputError(source, f"line {n}", f"not a number: {fields[1]!r} / {fields[2]!r}") from None
-        if not (0.0 <= epss <= 1.0 and 0.0 <= pct <= 1.0):
-            raise InputError(source, f"line {n}", "epss and percentile must lie between 0 and 1")
-        yield EpssScore(cve=cve, epss=epss, percentile=pct, score_date=meta.get("score_date", ""),
-                        model_version=meta.get("model_version", ""), source=source)
+        if (rec := _kept(partial(_epss_line, line, f"line {n}", source, meta), errors)) is not None:
+            yield rec
+
+
+def _epss_line(line: str, place: str, source: str, meta: dict[str, str]) -> EpssScore:
+    fields = line.split(",")
+    if len(fields) < 3:
+        raise InputError(source, place, "expected cve,epss,percentile")
+    cve = _require_cve(fields[0], source, place)
+    try:
+        epss, pct = float(fields[1]), float(fields[2])
+    except ValueError:
+        raise InputError(source, place, f"not a number: {fields[1]!r} / {fields[2]!r}") from None
+    if not (0.0 <= epss <= 1.0 and 0.0 <= pct <= 1.0):
+        raise InputError(source, place, "epss and percentile must lie between 0 and 1")
+    return EpssScore(cve=cve, epss=epss, percentile=pct, score_date=meta.get("score_date", ""),
+                     model_version=meta.get("model_version", ""), source=source)
 
 
 # ---------------------------------------------------------------------------------------------- detection
@@ -448,9 +491,12 @@ def detect(path: Path) -> tuple[str, Any]:
     raise InputError(str(path), "line 1", "not a feed this reader knows (NVD/KEV/CSAF JSON, KEV or EPSS CSV)")
 
 
-def read_feed(path: Path) -> tuple[str, list[Record]]:
-    """Read one feed file of any supported kind; returns its kind and records."""
+def read_feed(path: Path, errors: list[InputError] | None = None) -> tuple[str, list[Record]]:
+    """Read one feed file of any supported kind; returns its kind and records.
+
+    With `errors`, a broken record is appended there (naming its place) and the file's other records are still
+    returned; a file that is broken as a whole (not JSON, not a feed) raises either way."""
     kind, body = detect(path)
     reader = {"nvd": read_nvd, "kev": read_kev_json, "csaf": read_csaf, "epss": read_epss,
               "kev_csv": read_kev_csv}[kind]
-    return kind.removesuffix("_csv"), list(reader(path, body))
+    return kind.removesuffix("_csv"), list(reader(path, body, errors))

@@ -1,4 +1,7 @@
-"""`FeedStore`: every feed record merged per CVE, in memory, with a JSON-lines file for persistence.
+"""`FeedStore`: every feed record merged per CVE, in memory: the view the matcher reads.
+
+The database (`linewatch.vulns.models`, filled by `linewatch feeds import`) is where records persist;
+`linewatch.vulns.services.feed_store()` builds a `FeedStore` from it. Both apply the one rule in `merge`.
 
 Merging is by source key, so importing the same file twice changes nothing and a newer file replaces the
 older record: NVD by CVE (the newer ``lastModified`` wins), KEV by CVE, CSAF by (CVE, advisory id; the newer
@@ -7,18 +10,16 @@ tracking version/date wins), EPSS by CVE (the newer score date wins).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import msgspec
 
-from linewatch.errors import InputError
-
+from .cpe import parse_cpe
 from .model import CsafFinding, EpssScore, KevEntry, NvdRecord, VulnRecord
+from .names import vendor_key
 
-STORE_FILE = "vulns.jsonl"
+Record = NvdRecord | KevEntry | CsafFinding | EpssScore
 
 
 @dataclass
@@ -37,6 +38,7 @@ class FeedStore:
 
     def __init__(self) -> None:
         self.records: dict[str, VulnRecord] = {}
+        self._by_vendor: dict[str, list[str]] | None = None  # vendor key -> CVEs naming it; built on first use
 
     def __len__(self) -> int:
         return len(self.records)
@@ -49,39 +51,34 @@ class FeedStore:
 
     def add(self, item: NvdRecord | KevEntry | CsafFinding | EpssScore) -> str:
         """Merge one record; returns ``added``, ``updated`` or ``unchanged``."""
+        self._by_vendor = None
         rec = self.records.get(item.cve)
+        created = rec is None
         if rec is None:
             rec = self.records[item.cve] = VulnRecord(cve=item.cve)
-            outcome = "added"
-        else:
-            outcome = None
         if isinstance(item, NvdRecord):
-            old = rec.nvd
-            if old is not None and old.last_modified > item.last_modified:
-                return outcome or "unchanged"
-            rec.nvd = item
+            outcome, rec.nvd = merge(rec.nvd, item)
         elif isinstance(item, KevEntry):
-            old = rec.kev
-            if old is not None and not item.catalog_version:  # the CSV export carries no catalogue version
-                item = msgspec.structs.replace(item, catalog_version=old.catalog_version)
-            if old is not None and old.catalog_version > item.catalog_version:
-                return outcome or "unchanged"
-            rec.kev = item
+            outcome, rec.kev = merge(rec.kev, item)
         elif isinstance(item, CsafFinding):
-            old = rec.csaf.get(item.advisory)
-            if old is not None and (old.release_date, old.version) > (item.release_date, item.version):
-                return outcome or "unchanged"
-            rec.csaf = {**rec.csaf, item.advisory: item}
+            outcome, kept = merge(rec.csaf.get(item.advisory), item)
+            rec.csaf = {**rec.csaf, item.advisory: kept}
         elif isinstance(item, EpssScore):
-            old = rec.epss
-            if old is not None and old.score_date > item.score_date:
-                return outcome or "unchanged"
-            rec.epss = item
+            outcome, rec.epss = merge(rec.epss, item)
         else:  # pragma: no cover - programming error
             raise TypeError(f"not a feed record: {item!r}")
-        if outcome:
-            return outcome
-        return "unchanged" if old is not None and _same(old, item) else "updated"
+        return "added" if created else outcome
+
+    def candidates(self, vendor: str) -> list[VulnRecord]:
+        """The records that name `vendor` anywhere a match could come from (an NVD cpeMatch, a CSAF product, the
+        KEV entry): every matching path compares vendor keys first, so the others cannot match."""
+        if self._by_vendor is None:
+            index: dict[str, set[str]] = {}
+            for rec in self.records.values():
+                for key in _vendors(rec):
+                    index.setdefault(key, set()).add(rec.cve)
+            self._by_vendor = {k: sorted(v) for k, v in index.items()}
+        return [self.records[c] for c in self._by_vendor.get(vendor_key(vendor), ())]
 
     def add_all(self, items: Iterable, kind: str = "", stats: ImportStats | None = None) -> ImportStats:
         stats = stats or ImportStats()
@@ -92,38 +89,47 @@ class FeedStore:
                 stats.by_kind[kind] = stats.by_kind.get(kind, 0) + 1
         return stats
 
-    # -------------------------------------------------------------------------------------- persistence
 
-    def save(self, folder: Path) -> Path:
-        """Write the store to ``folder/vulns.jsonl`` atomically."""
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / STORE_FILE
-        tmp = path.with_suffix(".jsonl.tmp")
-        enc = msgspec.json.Encoder()
-        with tmp.open("wb") as fh:
-            for cve in sorted(self.records):
-                fh.write(enc.encode(self.records[cve]) + b"\n")
-        os.replace(tmp, path)
-        return path
+def merge(old: Record | None, item: Record) -> tuple[str, Record]:
+    """The one merge rule for a source record (used by `FeedStore` and by the database import alike): the record
+    to keep and whether that is ``added``, ``updated`` or ``unchanged``. An older record never replaces a newer
+    one: NVD by ``lastModified``, KEV by catalogue version (the CSV export carries none: it inherits the stored
+    one), CSAF by (release date, tracking version), EPSS by score date."""
+    if old is None:
+        return "added", item
+    if isinstance(item, KevEntry) and not item.catalog_version:
+        item = msgspec.structs.replace(item, catalog_version=old.catalog_version)
+    if _order(old) > _order(item):
+        return "unchanged", old
+    return ("unchanged" if _same(old, item) else "updated"), item
 
-    @classmethod
-    def load(cls, folder: Path) -> FeedStore:
-        """Read a store written by `save`; an absent file gives an empty store."""
-        store = cls()
-        path = folder / STORE_FILE
-        if not path.exists():
-            return store
-        dec = msgspec.json.Decoder(VulnRecord)
-        with path.open("rb") as fh:
-            for n, line in enumerate(fh, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    rec = dec.decode(line)
-                except msgspec.DecodeError as exc:
-                    raise InputError(str(path), f"line {n}", f"broken store record: {exc}") from None
-                store.records[rec.cve] = rec
-        return store
+
+def _vendors(rec: VulnRecord) -> set[str]:
+    keys: set[str] = set()
+    if rec.nvd:
+        for conf in rec.nvd.configurations:
+            for node in conf.nodes:
+                for cm in node.cpe_match:
+                    try:
+                        keys.add(vendor_key(parse_cpe(cm.criteria).vendor))
+                    except ValueError:
+                        continue
+    for f in rec.csaf.values():
+        keys.update(vendor_key(p.vendor) for p in f.products)
+    if rec.kev:
+        keys.add(vendor_key(rec.kev.vendor_project))
+    keys.discard("")
+    return keys
+
+
+def _order(r: Record) -> tuple:
+    if isinstance(r, NvdRecord):
+        return (r.last_modified,)
+    if isinstance(r, KevEntry):
+        return (r.catalog_version,)
+    if isinstance(r, CsafFinding):
+        return (r.release_date, r.version)
+    return (r.score_date,)
 
 
 def _same(a: msgspec.Struct, b: msgspec.Struct) -> bool:

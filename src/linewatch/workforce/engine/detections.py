@@ -11,12 +11,15 @@ Rules (ids are stable; docs/identity.md has the table):
   wf-impossible-travel, wf-outside-window, wf-restricted-area, wf-zone-probing,
   wf-remote-no-work-order, wf-access-outlives-work-order, wf-remote-while-on-site,
   wf-training-missing, wf-after-offboarding, wf-visitor-unescorted, wf-visitor-overstay,
-  wf-anti-passback, wf-duress, wf-pin-attack, wf-logon-elsewhere
+  wf-anti-passback, wf-duress, wf-pin-attack, wf-logon-elsewhere, wf-dormant-credential,
+  wf-generic-account, wf-shared-account, wf-tailgating, wf-door-forced, wf-door-held,
+  wf-watchlist-match, wf-privilege-outside-process
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -30,12 +33,14 @@ from linewatch.workforce.engine.records import (
     Directory,
     distance_km,
 )
+from linewatch.workforce.engine.watchlist import match as watchlist_match
 
 A = PhysicalAccessActivity
 LEVELS = {"informational": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
 CROSS_DOMAIN = frozenset({
     "wf-logon-elsewhere", "wf-two-live-credentials", "wf-remote-no-work-order", "wf-access-outlives-work-order",
-    "wf-remote-while-on-site", "wf-training-missing", "wf-visitor-unescorted", "wf-after-offboarding"})
+    "wf-remote-while-on-site", "wf-training-missing", "wf-visitor-unescorted", "wf-after-offboarding",
+    "wf-shared-account"})
 TITLES = {
     "wf-decoy-credential": "Decoy (honeytoken) credential used",
     "wf-credential-invalid": "Credential used outside its validity",
@@ -56,7 +61,20 @@ TITLES = {
     "wf-duress": "Duress signalled at a door",
     "wf-pin-attack": "Repeated wrong PINs with one card",
     "wf-logon-elsewhere": "Logon at a plant where the person is not",
+    "wf-dormant-credential": "Dormant credential or account used again",
+    "wf-generic-account": "Generic (shared) account used",
+    "wf-shared-account": "One account used from two places at once",
+    "wf-tailgating": "Tailgating: in on someone else's grant",
+    "wf-door-forced": "Door forced open after a grant",
+    "wf-door-held": "Door held open after a grant",
+    "wf-watchlist-match": "Watchlist match at visitor registration or sign-in",
+    "wf-privilege-outside-process": "Access granted outside the approval process",
 }
+# Accounts named for a role, not a person: whoever uses them is nobody in particular.
+GENERIC_ACCOUNT = re.compile(
+    r"^(admin(istrator)?|root|operator|oper|op|maint(enance)?|engineer(ing)?|eng|service|svc|guest|user|"
+    r"hmi|scada|test|shift|supervisor|technician|tech|station|control|leitstand|bediener|wartung)[-_.]?\d*$",
+    re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -71,6 +89,11 @@ class Config:
     overstay_grace_ms: int = 30 * 60_000
     work_order_grace_ms: int = 60 * 60_000
     presence_ms: int = 12 * 3600_000  # badged in and silent this long: assume they left
+    dormant_ms: int = 30 * 86400_000  # unused this long, a credential's next use is worth a look
+    shared_window_ms: int = 5 * 60_000  # one account from two places this close together
+    tailgate_window_ms: int = 30_000  # an entry without a grant this soon after someone's grant at the door
+    forced_window_ms: int = 5 * 60_000  # a forced door is blamed on the last grant this recent
+    held_window_ms: int = 15 * 60_000  # a held door on the grant that opened it
 
 
 @dataclass
@@ -147,6 +170,11 @@ class WorkforceDetector:
         self.pending_escort: list[tuple[int, str, Event, Any]] = []
         self.overstayed: set[str] = set()
         self.checked_out: dict[tuple[str, str], int] = {}  # (person, site) -> check-out at the visitor desk
+        self.last_use: dict[str, int] = {}  # credential id -> last successful use seen
+        self.door_grants: dict[tuple[str, str], deque[tuple[int, str, Event]]] = defaultdict(deque)
+        self.account_places: dict[str, list[tuple[int, str, Event]]] = defaultdict(list)
+        self.generic_seen: set[tuple[str, str]] = set()
+        self.grants_flagged: set[str] = set()
 
     # ------------------------------------------------------------------ entry point
 
@@ -159,20 +187,43 @@ class WorkforceDetector:
             elif event.class_uid in (EventClass.AUTHENTICATION, EventClass.AUTHORIZE_SESSION):
                 found.extend(self._logical(event))
             elif event.class_uid == EventClass.VISITOR_ACTIVITY:
-                self._visitor_desk(event)
+                found.extend(self._visitor_desk(event))
         return found
 
-    def _visitor_desk(self, event: Event) -> None:
-        """A check-out at the visitor desk ends the visit, whatever the visit record says."""
+    def _visitor_desk(self, event: Event) -> list[Finding]:
+        """A check-out at the visitor desk ends the visit, whatever the visit record says; a
+        registration or a check-in is matched against the watchlist."""
+        if event.activity_id in (VisitorActivity.PRE_REGISTERED, VisitorActivity.CHECK_IN):
+            return self._watchlist(event)
         if event.activity_id != VisitorActivity.CHECK_OUT:
-            return
+            return []
         d = self.directory
         for path in ("user.uid", "user.name", "actor.user.uid", "actor.user.name"):
             value = str(_attr(event, path) or "")
             person = value if value in d.people else d.by_name.get(value.lower())
             if person:
                 self.checked_out[(person, event.site)] = event.time
-                return
+                return []
+        return []
+
+    def _watchlist(self, event: Event) -> list[Finding]:
+        if not self.directory.watchlist:
+            return []
+        name = str(_attr(event, "user.full_name") or _attr(event, "user.name") or _attr(event, "actor.user.name")
+                   or "")
+        company = str(_attr(event, "user.org.name") or "")
+        hits = watchlist_match(name, company, self.directory.watchlist) if name else []
+        if not hits:
+            return []
+        best = hits[0]
+        step = "registration" if event.activity_id == VisitorActivity.PRE_REGISTERED else "sign-in"
+        return [Finding("wf-watchlist-match", "critical" if best.entry.level == "critical" else "high", (event,), {
+            "visitor": f"{name}{' (' + company + ')' if company else ''}", "at": step,
+            "watchlist": f"{best.entry.id}: {best.matched} ({best.score:.0f}% alike"
+                         f"{', same company' if best.company_matches else ''})",
+            "reason": best.entry.reason or "listed", "others": len(hits) - 1,
+            "rule": "a visitor who matches the watchlist is held at reception until security confirms"},
+            str(_attr(event, "user.uid") or "") or None, None, event.site)]
 
     def flush(self) -> list[Finding]:
         """Decide what is still waiting (escort checks) as if time had moved on."""
@@ -241,6 +292,10 @@ class WorkforceDetector:
         activity = event.activity_id
         granted = activity == A.GRANTED and _attr(event, "access.entered") is not False
         site, area = event.site, str(_attr(event, "area.name") or "")
+        if activity in (A.FORCED, A.HELD):
+            return self._door_alarm(event, site)
+        if activity == A.TAILGATE or (activity == A.OTHER and _attr(event, "access.entered") is True):
+            return self._tailgate(event, person, site)
         out = self._credential_checks(event, person, cred, granted)
         if person is None:
             return out
@@ -263,6 +318,9 @@ class WorkforceDetector:
             return out
         if not granted:
             return out
+        self._remember_grant(event, person, site)
+        if cred is not None:
+            out += self._dormant(event, person, cred)
         out += self._anti_passback_entry(event, person, site, area, direction)
         if area:
             out += self._authorised(event, person, cred, site, area)
@@ -359,11 +417,148 @@ class WorkforceDetector:
     def _exit(self, event: Event, person: str, site: str) -> list[Finding]:
         present = self.presence.pop(person, None)
         if _attr(event, "access.direction") == "out" and (present is None or present.site != site):
+            last = f"{present.site} at {_local(present.since)}" if present else "none"
             return [Finding("wf-anti-passback", "medium", (event,), {
-                "rule": "exit without a recorded entry", "site": site,
-                "last_entry": f"{present.site} at {_local(present.since)}" if present else "none"},
-                person, None, site)]
+                "rule": "exit without a recorded entry", "site": site, "last_entry": last}, person, None, site),
+                Finding("wf-tailgating", "medium", (event,), {
+                    "rule": "an exit with no entry: they came in on someone else's grant", "site": site,
+                    "last_entry": last}, person, None, site)]
         return []
+
+    # ------------------------------------------------------------------ doors: tailgating, forced, held
+
+    @staticmethod
+    def _door(event: Event) -> str:
+        return str(_attr(event, "door.name") or _attr(event, "reader.name") or _attr(event, "area.name") or "")
+
+    def _remember_grant(self, event: Event, person: str, site: str) -> None:
+        grants = self.door_grants[(site, self._door(event))]
+        grants.append((event.time, person, event))
+        keep = max(self.config.held_window_ms, self.config.forced_window_ms)
+        while grants and event.time - grants[0][0] > keep:
+            grants.popleft()
+
+    def _last_grant(self, event: Event, site: str, window: int, other_than: str | None = None):
+        for time, who, grant in reversed(self.door_grants.get((site, self._door(event)), ())):
+            if 0 <= event.time - time <= window and who != other_than:
+                return time, who, grant
+        return None
+
+    def _tailgate(self, event: Event, person: str | None, site: str) -> list[Finding]:
+        """An entry the door saw without a grant of that person's: blamed on whoever's grant
+        opened it within the window (the panel's tailgate signal, or a counted entry)."""
+        door = self._door(event)
+        last = self._last_grant(event, site, self.config.tailgate_window_ms, other_than=person)
+        if last is None and event.activity_id != A.TAILGATE:
+            return []  # a counted entry with nobody's grant before it is a door alarm, not a tailgate
+        why: dict[str, Any] = {"door": f"{site}/{door}", "time": _local(event.time),
+                               "follower": person or "unidentified"}
+        evidence: tuple[Event, ...] = (event,)
+        if last is not None:
+            time, who, grant = last
+            why["opened_by"] = f"{who}'s grant at {_local(time)} ({(event.time - time) // 1000} s earlier)"
+            evidence = (grant, event)
+        else:
+            why["opened_by"] = f"no grant at this door in the last {self.config.tailgate_window_ms // 1000} s"
+        why["restricted_area"] = self._restricted(site, str(_attr(event, "area.name") or ""))
+        subject = person or (last[1] if last else None)
+        return [Finding("wf-tailgating", "high" if why["restricted_area"] else "medium", evidence, why,
+                        subject, None, site)]
+
+    def _door_alarm(self, event: Event, site: str) -> list[Finding]:
+        forced = event.activity_id == A.FORCED
+        window = self.config.forced_window_ms if forced else self.config.held_window_ms
+        last = self._last_grant(event, site, window)
+        door = self._door(event)
+        restricted = self._restricted(site, str(_attr(event, "area.name") or ""))
+        why: dict[str, Any] = {"door": f"{site}/{door}", "time": _local(event.time), "restricted_area": restricted}
+        if last is None:
+            if not forced:
+                return []  # held open with no grant to blame: the door's own alarm is enough
+            why["last_grant"] = f"none in the last {window // 60000} min: forced from outside"
+            return [Finding("wf-door-forced", "high", (event,), why, None, None, site)]
+        time, who, grant = last
+        why["last_grant"] = f"{who} at {_local(time)} ({(event.time - time) // 1000} s earlier)"
+        why["rule"] = ("a door forced open soon after a grant: the person let through may have propped it"
+                       if forced else "a door held open after a grant: the person may be letting others in")
+        rule = "wf-door-forced" if forced else "wf-door-held"
+        level = "high" if forced or restricted else "medium"
+        return [Finding(rule, level, (grant, event), why, who, None, site)]
+
+    # ------------------------------------------------------------------ dormancy, accounts, process
+
+    def _dormant(self, event: Event, person: str | None, cred: CredentialRecord) -> list[Finding]:
+        """A credential used after `dormant_ms` unused (last use seen here, or known from before)."""
+        before = self.last_use.get(cred.id, cred.last_used)
+        self.last_use[cred.id] = event.time
+        if before is None or event.time - before < self.config.dormant_ms:
+            return []
+        return [Finding("wf-dormant-credential", "medium", (event,), {
+            "credential": cred.describe(), "last_used": _local(before),
+            "unused_days": (event.time - before) // 86400_000,
+            "threshold_days": self.config.dormant_ms // 86400_000,
+            "rule": "a credential unused for long is revoked; its sudden use may be someone else's"},
+            person, cred.id, event.site)]
+
+    def _accounts(self, event: Event, person: str | None, cred: CredentialRecord | None) -> list[Finding]:
+        account = str(_attr(event, "user.name") or _attr(event, "actor.user.name") or "")
+        if not account:
+            return []
+        out = []
+        if GENERIC_ACCOUNT.match(account) and (account.lower(), event.site) not in self.generic_seen:
+            self.generic_seen.add((account.lower(), event.site))
+            target = _attr(event, "dst_endpoint.asset.name") or _attr(event, "dst_endpoint.hostname") or "?"
+            out.append(Finding("wf-generic-account", "medium", (event,), {
+                "account": account, "target": str(target), "owner": cred.person if cred and cred.person else "nobody",
+                "rule": "an account named for a role is shared: nothing it does can be tied to a person"},
+                person, cred.id if cred else None, event.site))
+        place = str(_attr(event, "src_endpoint.ip") or _attr(event, "src_endpoint.hostname")
+                    or _attr(event, "dst_endpoint.asset.name") or _attr(event, "dst_endpoint.hostname") or "")
+        if not place:
+            return out
+        key = account.lower()
+        recent = [r for r in self.account_places[key] if event.time - r[0] <= self.config.shared_window_ms]
+        elsewhere = [r for r in recent if r[1] != place]
+        if elsewhere:
+            time, where, first = elsewhere[-1]
+            out.append(Finding("wf-shared-account", "high", (first, event), {
+                "account": account, "first": f"from {where} at {_local(time)}",
+                "second": f"from {place} at {_local(event.time)}",
+                "window": f"{self.config.shared_window_ms // 60000} min",
+                "rule": "one person cannot log on from two places at once: the account is shared or stolen"},
+                person, cred.id if cred else None, event.site))
+            recent = []  # one finding per pair of places
+        self.account_places[key] = [*recent, (event.time, place, event)]
+        return out
+
+    def _outside_process(self, event: Event, person: str, site: str, area: str,
+                         grants: Sequence[AuthorisationRecord]) -> list[Finding]:
+        """A grant used that nobody approved, without a reason, or approved by someone who is
+        neither the zone's owner nor the person's sponsor (once per grant)."""
+        record = self.directory.areas.get((site, area))
+        owners = set(record.owners) if record else set()
+        who = self.directory.people.get(person)
+        sponsor = who.sponsor if who else None
+        approvers = owners | ({sponsor} if sponsor else set())
+        problems: list[tuple[AuthorisationRecord, str]] = []
+        for g in grants:
+            if not g.granted_by:
+                problems.append((g, "nobody is recorded as having granted it"))
+            elif not g.reason and not g.work_order:
+                problems.append((g, f"granted by {g.granted_by} without a reason or work order"))
+            elif approvers and g.granted_by not in approvers:
+                problems.append((g, f"granted by {g.granted_by}, who is neither the zone owner "
+                                    f"({', '.join(sorted(owners)) or 'none'}) nor the sponsor ({sponsor or 'none'})"))
+            else:
+                return []  # one grant in process is enough
+        g, why = problems[0]
+        if g.id in self.grants_flagged:
+            return []
+        self.grants_flagged.add(g.id)
+        return [Finding("wf-privilege-outside-process", "medium", (event,), {
+            "authorisation": g.describe(), "problem": why, "used": f"{site}/{area} at {_local(event.time)}",
+            "rule": "every grant needs an approver (the zone owner or the sponsor) and a reason",
+            "restricted_area": self._restricted(site, area)}, person, None, site)]
 
     def _anti_passback_entry(self, event: Event, person: str, site: str, area: str,
                              direction: Any) -> list[Finding]:
@@ -400,7 +595,8 @@ class WorkforceDetector:
                 "authorisation": g.describe(), "window": v.reason, "local_time": v.local,
                 "restricted_area": restricted}, person, cred.id if cred else None, site),
                 *self._work_order_of(event, person, site, grants)]
-        return self._work_order_of(event, person, site, inside)
+        return self._work_order_of(event, person, site, inside) + self._outside_process(event, person, site, area,
+                                                                                         inside)
 
     def _work_order_of(self, event: Event, person: str, site: str,
                        grants: Sequence[AuthorisationRecord]) -> list[Finding]:
@@ -488,6 +684,10 @@ class WorkforceDetector:
         person, cred = self._resolve(event, physical=False)
         success = event.status_id != 2
         out = self._credential_checks(event, person, cred, success)
+        if success:
+            out += self._accounts(event, person, cred)
+            if cred is not None and not cred.is_decoy:
+                out += self._dormant(event, person, cred)
         if person is None:
             return out
         out += self._offboarded(event, person, success)

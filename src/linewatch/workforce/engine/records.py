@@ -39,6 +39,7 @@ class CredentialRecord:
     status_changed_at: int | None = None
     is_decoy: bool = False
     site: str = ""
+    last_used: int | None = None  # last use known before the events at hand (dormancy)
 
     def describe(self) -> str:
         issue = f" issue {self.issue_code}" if self.issue_code else ""
@@ -105,6 +106,7 @@ class AreaRecord:
     slug: str
     restricted: bool = False  # restricted or high security: visitors need an escort, others an authorisation
     requires: frozenset[str] = frozenset()  # training kinds
+    owners: frozenset[str] = frozenset()  # person keys who answer for the zone and approve its grants
 
 
 @dataclass(frozen=True)
@@ -128,7 +130,7 @@ class Directory:
     """Everything the detections consult, indexed for per-event lookups."""
 
     def __init__(self, *, people=(), credentials=(), authorisations=(), work_orders=(), trainings=(), visits=(),
-                 areas=(), sites=(), ot_assets=()) -> None:
+                 areas=(), sites=(), ot_assets=(), watchlist=()) -> None:
         self.people: dict[str, PersonRecord] = {p.key: p for p in people}
         # PACS exports name cardholders, not keys: "Anna Berg" and "Berg, Anna" both find her
         self.by_name: dict[str, str] = {}
@@ -166,6 +168,7 @@ class Directory:
         self.areas: dict[tuple[str, str], AreaRecord] = {(a.site, a.slug): a for a in areas}
         self.sites: dict[str, SiteRecord] = {s.slug: s for s in sites}
         self.ot_assets = frozenset(ot_assets)
+        self.watchlist = list(watchlist)  # engine.watchlist.WatchlistRecord
 
     def credential(self, identifier: str, issue_code: int | None = None) -> CredentialRecord | None:
         found = self.by_identifier.get(identifier.lower())

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from zoneinfo import ZoneInfo
 
 from linewatch.events.schema import Event, EventClass, PhysicalAccessActivity, event_uid
@@ -239,6 +239,10 @@ class _Builder:
                 self.read(self.at(day, start + 1) + 15_000, "kol", host, "server")
                 self.read(self.at(day, start + 2.5), "kol", key, "canteen")
         insiders = self.plant(days, employees, contractors, technicians, month_start, month_end)
+        # every grant went through the process: approved by the sponsor (else plant security), with a reason
+        sponsors = {p.key: p.sponsor for p in self.people}
+        self.grants = [replace(g, granted_by=g.granted_by or sponsors.get(g.person) or "plant-security",
+                               reason=g.reason or "role") for g in self.grants]
         directory = Directory(people=self.people, credentials=self.creds, authorisations=self.grants,
                               work_orders=self.orders, trainings=self.trainings, visits=self.visits,
                               areas=[AreaRecord(s, a, a in RESTRICTED, REQUIRES.get(a, frozenset()))
