@@ -86,7 +86,7 @@ class DetectionWorker:
         """Process until `stop`; every `escalate_every` seconds, move unacknowledged alerts up their ladder."""
         from linewatch.response.notify import dispatch_due
         from linewatch.response.routing import escalate_due
-        from linewatch.workforce.services import tick as close_due_reviews  # reviews, then visits past their end
+        from linewatch.workforce.services import tick as workforce_tick  # reviews, visits, access hygiene
 
         next_escalation = 0.0
         while not stop.is_set():
@@ -94,7 +94,7 @@ class DetectionWorker:
                 if time.monotonic() >= next_escalation:
                     escalate_due()
                     dispatch_due()
-                    close_due_reviews()  # access reviews past their deadline: auto-revocation by policy
+                    workforce_tick()  # reviews past their deadline, visits past their end, orphaned access
                     next_escalation = time.monotonic() + escalate_every
                 if self.run_once() == 0:
                     stop.wait(idle)

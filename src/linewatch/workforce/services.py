@@ -460,12 +460,60 @@ def remind_due(now: dt.datetime | None = None) -> dict[str, int]:
 
 def tick(now: dt.datetime | None = None) -> None:
     """The workforce's periodic work, called by the detection worker's tick: access reviews (close
-    those past their deadline, remind and escalate the others), then visits past their end."""
+    those past their deadline, remind and escalate the others), visits past their end, and — at most every
+    HYGIENE_EVERY — alerts for orphaned access and revocations past their SLA."""
     from linewatch.workforce.visits import expire_due
 
     close_due(now)
     remind_due(now)
     expire_due(now)
+    global _hygiene_at
+    current = now or timezone.now()
+    if _hygiene_at is None or current - _hygiene_at >= HYGIENE_EVERY:
+        _hygiene_at = current
+        alert_access_hygiene(current)
+
+
+HYGIENE_EVERY = dt.timedelta(minutes=10)
+_hygiene_at: dt.datetime | None = None
+# access_issues kind -> (rule id, level, title): the state conditions that are incidents, not just lists
+HYGIENE_RULES = {
+    "orphaned": ("lw-wf-orphaned-identity", "medium", "External identity without a sponsor still has access"),
+    "revocation_overdue": ("lw-wf-revocation-sla", "high", "Access not revoked within the SLA after the person left"),
+}
+
+
+def alert_access_hygiene(now: dt.datetime | None = None) -> int:
+    """Raise one alert per person, site and condition for orphaned external identities (sponsor gone) and
+    revocations past the SLA, with the grants or credentials concerned and why; a later tick with the same
+    condition raises nothing new (the evidence event, and so the alert, has a deterministic id)."""
+    from linewatch.detect.alerts import record_alert
+    from linewatch.detect.detection import Detection
+    from linewatch.events.schema import Severity, event_uid
+    from linewatch.events.store import store_events
+
+    now = now or timezone.now()
+    grouped: dict[tuple[str, str, str], list[AccessIssue]] = {}
+    for issue in access_issues(Site.objects.all(), now):
+        if issue.kind in HYGIENE_RULES:
+            grouped.setdefault((issue.kind, issue.site, issue.person.key), []).append(issue)
+    raised = 0
+    for (kind, site, key), issues in sorted(grouped.items()):
+        rule, level, title = HYGIENE_RULES[kind]
+        person = issues[0].person
+        what = sorted({i.what for i in issues})
+        why = f"{person.name} ({key}): {issues[0].detail}; still live: {', '.join(what)}"
+        event = Event(uid=event_uid("workforce-hygiene", kind, site, key, *what), time=int(now.timestamp() * 1000),
+                      class_uid=EventClass.ENTITY_MANAGEMENT, activity_id=99, source="linewatch-workforce",
+                      site=site, severity_id=Severity.HIGH if level == "high" else Severity.MEDIUM, message=why,
+                      attrs={"actor.user.uid": key, "actor.user.name": person.name},
+                      unmapped={"workforce": {"condition": kind, "access": what, "detail": issues[0].detail}})
+        if not store_events([event]).stored:
+            continue  # raised before for the same access
+        record_alert(Detection(rule_id=rule, title=title, level=level, description=why, events=(event,),
+                               tags=("attack.t1078",)))
+        raised += 1
+    return raised
 
 
 # ---------------------------------------------------------------------- posture: expiring and orphaned access
