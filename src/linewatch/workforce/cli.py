@@ -241,6 +241,55 @@ def expire_visits_command(as_json: bool = JSON) -> None:
 workforce_app.add_typer(review_app, name="review")
 
 
+@workforce_app.command("drift")
+@handles_input_errors
+def drift_command(
+    site: str = typer.Option(..., "--site"),
+    pacs: list[Path] = typer.Option([], "--pacs", help="PACS access-level export (person or card, area)."),
+    accounts: list[Path] = typer.Option([], "--accounts", help="OT/remote-access account export (system, account, "
+                                        "person, enabled)."),
+    mapping: str = typer.Option("", "--map", help="field=column,… (person, area, system, account, enabled)"),
+    alert: bool = typer.Option(False, "--alert", help="Raise alerts for orphan accounts and unauthorised access."),
+    as_json: bool = JSON,
+) -> None:
+    """Access drift: what the PACS and OT systems grant against the live authorisations and credentials here;
+    bad rows are named and the rest compared (exit 2 when any row was bad)."""
+    setup_django()
+    from rich.table import Table
+
+    from linewatch.core.models import Site
+    from linewatch.errors import InputError
+    from linewatch.workforce.importers import parse_mapping
+    from linewatch.workforce.services import access_drift, alert_drift
+
+    target = Site.objects.filter(slug=site).first()
+    if target is None:
+        raise InputError("--site", site, "no such site")
+    if not pacs and not accounts:
+        raise InputError("--pacs/--accounts", "", "give at least one export")
+    for path in [*pacs, *accounts]:
+        if not path.is_file():
+            raise InputError(str(path), "", "no such file")
+    drifts, bad = access_drift(target, [(str(p), p.read_bytes()) for p in pacs],
+                               [(str(p), p.read_bytes()) for p in accounts], parse_mapping(mapping))
+    raised = alert_drift(target, drifts) if alert else 0
+
+    def human() -> None:
+        for e in bad:
+            err.print(f"[red]bad row[/red] {e}", highlight=False, soft_wrap=True)
+        table = Table("severity", "kind", "person", "what", "why", "row", title=f"Access drift at {site}")
+        for d in sorted(drifts, key=lambda d: ({"high": 0, "medium": 1}.get(d.severity, 2), d.kind, d.person)):
+            table.add_row(d.severity, d.kind, d.person, d.what, d.why, d.place)
+        out.print(table)
+        if alert:
+            err.print(f"{raised} new alerts")
+
+    emit(as_json, {"drift": [d.as_dict() for d in drifts], "bad_rows": [e.as_dict() for e in bad],
+                   "alerts": raised}, human)
+    if bad:
+        raise typer.Exit(2)
+
+
 def register(app: typer.Typer) -> None:
     """Add this domain's commands to `linewatch`."""
     app.add_typer(workforce_app, name="workforce")

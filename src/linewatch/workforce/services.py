@@ -487,11 +487,6 @@ def alert_access_hygiene(now: dt.datetime | None = None) -> int:
     """Raise one alert per person, site and condition for orphaned external identities (sponsor gone) and
     revocations past the SLA, with the grants or credentials concerned and why; a later tick with the same
     condition raises nothing new (the evidence event, and so the alert, has a deterministic id)."""
-    from linewatch.detect.alerts import record_alert
-    from linewatch.detect.detection import Detection
-    from linewatch.events.schema import Severity, event_uid
-    from linewatch.events.store import store_events
-
     now = now or timezone.now()
     grouped: dict[tuple[str, str, str], list[AccessIssue]] = {}
     for issue in access_issues(Site.objects.all(), now):
@@ -503,17 +498,29 @@ def alert_access_hygiene(now: dt.datetime | None = None) -> int:
         person = issues[0].person
         what = sorted({i.what for i in issues})
         why = f"{person.name} ({key}): {issues[0].detail}; still live: {', '.join(what)}"
-        event = Event(uid=event_uid("workforce-hygiene", kind, site, key, *what), time=int(now.timestamp() * 1000),
-                      class_uid=EventClass.ENTITY_MANAGEMENT, activity_id=99, source="linewatch-workforce",
-                      site=site, severity_id=Severity.HIGH if level == "high" else Severity.MEDIUM, message=why,
-                      attrs={"actor.user.uid": key, "actor.user.name": person.name},
-                      unmapped={"workforce": {"condition": kind, "access": what, "detail": issues[0].detail}})
-        if not store_events([event]).stored:
-            continue  # raised before for the same access
-        record_alert(Detection(rule_id=rule, title=title, level=level, description=why, events=(event,),
-                               tags=("attack.t1078",)))
-        raised += 1
+        raised += raise_condition(rule, level, title, site, key, person.name, what, why,
+                                  {"condition": kind, "access": what, "detail": issues[0].detail}, now)
     return raised
+
+
+def raise_condition(rule: str, level: str, title: str, site: str, key: str, name: str, what: list[str], why: str,
+                    details: dict, now: dt.datetime) -> bool:
+    """An alert for a state condition (not an event) about one person: its evidence event's id comes from the
+    condition, so the same condition over the same access raises one alert however often it is checked."""
+    from linewatch.detect.alerts import record_alert
+    from linewatch.detect.detection import Detection
+    from linewatch.events.schema import Severity, event_uid
+    from linewatch.events.store import store_events
+
+    event = Event(uid=event_uid("workforce-condition", rule, site, key, *what), time=int(now.timestamp() * 1000),
+                  class_uid=EventClass.ENTITY_MANAGEMENT, activity_id=99, source="linewatch-workforce", site=site,
+                  severity_id=Severity.HIGH if level == "high" else Severity.MEDIUM, message=why,
+                  attrs={"actor.user.uid": key, "actor.user.name": name}, unmapped={"workforce": details})
+    if not store_events([event]).stored:
+        return False  # raised before for the same access
+    record_alert(Detection(rule_id=rule, title=title, level=level, description=why, events=(event,),
+                           tags=("attack.t1078",)))
+    return True
 
 
 # ---------------------------------------------------------------------- posture: expiring and orphaned access
@@ -574,3 +581,82 @@ def access_issues(sites: QuerySet[Site], now: dt.datetime | None = None) -> list
         found.append(AccessIssue("overstay", v.site.slug, v.visitor, v.purpose,
                                  f"expected to leave {v.expected_end:%Y-%m-%d %H:%M}, not checked out"))
     return found
+
+
+# ---------------------------------------------------------------------- access drift against PACS and OT exports
+
+
+def access_drift(site: Site, pacs: list[tuple[str, bytes]] = (), accounts: list[tuple[str, bytes]] = (),
+                 mapping: dict[str, str] | None = None, now: dt.datetime | None = None):
+    """Compare PACS access-level exports (columns `person` — a person key or card number — and `area`) and OT
+    account exports (`system`, `account`, optional `person`, `enabled`) of a site with its live authorisations
+    and credentials (linewatch.workforce.engine.drift). Returns (drifts, bad rows)."""
+    from linewatch.workforce.engine.drift import Granted, compare_accounts, compare_pacs
+    from linewatch.workforce.importers import RowError, read_rows
+
+    now = now or timezone.now()
+    mapping = mapping or {}
+    def column(row: dict, name: str) -> str:  # the mapped column, else the field's own name (one map, two exports)
+        return str(row.get(mapping.get(name, name)) or row.get(name) or "").strip()
+
+    people: dict[str, str] = {}
+    for person in Person.objects.filter(organisation=site.organisation):
+        people[person.key] = person.key
+    for credential in Credential.objects.filter(person__organisation=site.organisation).select_related("person"):
+        people.setdefault(credential.identifier, credential.person.key)
+    offboarded = set(PersonState.objects.exclude(status=choices.PersonStatus.ACTIVE)
+                     .values_list("person__key", flat=True))
+    live = Authorisation.objects.filter(site=site, revoked_at__isnull=True).filter(
+        Q(valid_from__isnull=True) | Q(valid_from__lte=now)).filter(Q(valid_to__isnull=True) | Q(valid_to__gt=now))
+    authorised = set(live.values_list("person__key", "area__slug"))
+    restricted = set(Area.objects.filter(site=site, restricted_level__gte=RestrictedLevel.RESTRICTED)
+                     .values_list("slug", flat=True))
+    credentials = set(Credential.objects.filter(Q(site__isnull=True) | Q(site=site), status="active")
+                      .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=now)).exclude(person__isnull=True)
+                      .values_list("person__key", "system"))
+    bad: list[InputError] = []
+
+    def rows(source: str, data: bytes, needed: tuple[str, ...]):
+        for place, row in read_rows(source, data):
+            where = f"{source}:{place}"
+            if isinstance(row, RowError):
+                bad.append(InputError(source, place, str(row)))
+                continue
+            missing = [n for n in needed if not column(row, n)]
+            if missing:
+                bad.append(InputError(source, place, f"no {', '.join(missing)} (columns: {', '.join(row)})"))
+                continue
+            yield where, row
+
+    areas = {}
+    for slug, name in Area.objects.filter(site=site).values_list("slug", "name"):
+        areas[slug] = areas[name] = areas[name.lower()] = slug  # exports name areas as the PACS does
+    granted = [Granted(where, column(row, "person"), areas.get(column(row, "area"), areas.get(
+               column(row, "area").lower(), column(row, "area"))))
+               for source, data in pacs for where, row in rows(source, data, ("person", "area"))]
+    enabled = [Granted(where, column(row, "person") or column(row, "account"), system=column(row, "system"),
+                       enabled=column(row, "enabled").lower() not in ("0", "false", "no", "disabled"))
+               for source, data in accounts for where, row in rows(source, data, ("system", "account"))]
+    drift = compare_pacs(granted, authorised, people, offboarded, restricted) if pacs else []
+    drift += compare_accounts(enabled, credentials, people, offboarded)
+    return drift, bad
+
+
+DRIFT_RULES = {"orphan_account": ("lw-wf-orphan-account", "Access or account of nobody authorised"),
+               "unauthorised": ("lw-wf-access-drift", "PACS grants access Linewatch has not authorised"),
+               "account_without_credential": ("lw-wf-access-drift", "OT account without a live credential")}
+
+
+def alert_drift(site: Site, drifts, now: dt.datetime | None = None) -> int:
+    """Alerts for the drift that is exposure (orphan accounts, unauthorised access, accounts without credential);
+    what is merely not yet provisioned stays in the report."""
+    now = now or timezone.now()
+    raised = 0
+    for d in drifts:
+        if d.kind not in DRIFT_RULES:
+            continue
+        rule, title = DRIFT_RULES[d.kind]
+        name = Person.objects.filter(organisation=site.organisation, key=d.person).values_list("name", flat=True)
+        raised += raise_condition(rule, "high" if d.severity == "high" else "medium", title, site.slug, d.person,
+                                  name.first() or d.person, [d.what], f"{d.why} ({d.place})", d.as_dict(), now)
+    return raised
