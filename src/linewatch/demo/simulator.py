@@ -45,6 +45,7 @@ class Door:
     site: str
     area: str
     reader: str
+    restricted: bool = False
 
 
 @dataclass(frozen=True)
@@ -67,14 +68,21 @@ class Plant:
             a = i.asset
             self.devices.append(Device(a.name, a.site.slug, a.kind, i.ip, a.area.slug if a.area else "",
                                        a.zone.slug if a.zone else ""))
+        from linewatch.core.choices import RestrictedLevel
+        from linewatch.workforce.models import Authorisation
+
         self.doors = [
-            Door(d.slug, d.site.slug, d.area.slug, next((r.name for r in d.readers.all()), ""))
+            Door(d.slug, d.site.slug, d.area.slug, next((r.name for r in d.readers.all()), ""),
+                 d.area.restricted_level >= RestrictedLevel.RESTRICTED)
             for d in DoorModel.objects.select_related("site", "area").prefetch_related("readers")
         ]
-        self.people = [
-            Worker(a.person.key, a.person.name, a.site.slug, a.kind)
-            for a in SiteAffiliation.objects.select_related("person", "site")
-        ]
+        homes: dict[str, Worker] = {}  # one home site per person: everyday badging never spans two plants
+        for a in SiteAffiliation.objects.select_related("person", "site").order_by("person__key", "id"):
+            homes.setdefault(a.person.key, Worker(a.person.key, a.person.name, a.site.slug, a.kind))
+        self.people = list(homes.values())
+        # people with a grant for an area badge there on its schedule, which the incidents exercise; the everyday
+        # traffic is the others, through doors that need no authorisation
+        self.granted = set(Authorisation.objects.values_list("person__key", "area__slug"))
 
     def of_kind(self, *kinds: str, site: str | None = None) -> list[Device]:
         return [d for d in self.devices if d.kind in kinds and (site is None or d.site == site)]
@@ -126,10 +134,12 @@ class Simulator:
 
     def normal(self, now: int) -> Iterator[Event]:
         rng, plant = self.rng, self.plant
+        everyday = [d for d in plant.doors if not d.restricted] or plant.doors
         for _ in range(rng.randint(2, 5)):
-            door = rng.choice(plant.doors)
-            staff = [p for p in plant.people if p.site == door.site] or plant.people
-            yield self.badge(now, door, rng.choice(staff), PhysicalAccessActivity.GRANTED, "granted")
+            door = rng.choice(everyday)
+            staff = [p for p in plant.people if p.site == door.site and (p.key, door.area) not in plant.granted]
+            if staff:
+                yield self.badge(now, door, rng.choice(staff), PhysicalAccessActivity.GRANTED, "granted")
         hmis, plcs = plant.of_kind("hmi"), plant.of_kind("plc")
         for _ in range(rng.randint(3, 8)):
             hmi = rng.choice(hmis)
