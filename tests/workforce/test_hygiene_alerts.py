@@ -38,3 +38,27 @@ def test_access_live_past_the_revocation_sla_is_an_alert_until_revoked(tom_every
     services.offboard(tom_everywhere, "lead", now=later)
     assert services.alert_access_hygiene(later + dt.timedelta(hours=1)) == 0
     assert Alert.objects.filter(rule_id="lw-wf-revocation-sla").count() == 2
+
+
+def _badge(n: int, who: str, at: dt.datetime, direction: str = "in"):
+    from linewatch.events.schema import Event, EventClass, PhysicalAccessActivity, event_uid
+
+    activity = PhysicalAccessActivity.GRANTED if direction == "in" else PhysicalAccessActivity.EXIT
+    return Event(uid=event_uid("left-inside-test", str(n)), time=int(at.timestamp() * 1000), source="test",
+                 site="alpha", class_uid=EventClass.PHYSICAL_ACCESS, activity_id=activity, status_id=1,
+                 attrs={"actor.user.uid": who, "door.name": "hall-1-east", "access.direction": direction})
+
+
+def test_someone_entered_and_never_seen_leaving_is_left_inside_once(alpha_beta):
+    from linewatch.events.store import store_events
+
+    store_events([
+        _badge(1, "p-anna", NOW - dt.timedelta(hours=13)),  # in, never out, silent for 13 h
+        _badge(2, "p-tom", NOW - dt.timedelta(hours=14)),
+        _badge(3, "p-tom", NOW - dt.timedelta(hours=6), direction="out"),  # left
+    ])
+    assert services.alert_left_inside(NOW - dt.timedelta(hours=2)) == 0  # 11 h silent: not yet
+    assert services.alert_left_inside(NOW) == 1
+    alert = Alert.objects.get(rule_id="lw-wf-left-inside")
+    assert alert.site_slug == "alpha" and "p-anna" in alert.finding["finding_info"]["desc"]
+    assert services.alert_left_inside(NOW + dt.timedelta(minutes=30)) == 0  # the same stay: no second alert

@@ -500,6 +500,28 @@ def alert_access_hygiene(now: dt.datetime | None = None) -> int:
         why = f"{person.name} ({key}): {issues[0].detail}; still live: {', '.join(what)}"
         raised += raise_condition(rule, level, title, site, key, person.name, what, why,
                                   {"condition": kind, "access": what, "detail": issues[0].detail}, now)
+    return raised + alert_left_inside(now)
+
+
+def alert_left_inside(now: dt.datetime) -> int:
+    """Zone state at the end of a stay: someone who entered a site and was not seen again for 12 hours, with no
+    exit, is still on the muster list although probably gone (a missed exit read, a tailgate out, a lent badge) —
+    or really still inside. One alert per person and entry."""
+    raised = 0
+    names = dict(Person.objects.values_list("key", "name"))
+    for site in Site.objects.all():
+        for entry in roster(site, now):
+            if not entry.stale:
+                continue
+            since = dt.datetime.fromtimestamp(entry.since / 1000, dt.UTC)
+            last = dt.datetime.fromtimestamp(entry.last_seen / 1000, dt.UTC)
+            why = (f"{names.get(entry.person, entry.person)} ({entry.person}) entered {site.slug} at "
+                   f"{since:%Y-%m-%d %H:%M}Z, last seen {last:%Y-%m-%d %H:%M}Z in {entry.area or 'the site'}, "
+                   "no exit since: still on the muster list")
+            raised += raise_condition("lw-wf-left-inside", "low", "Left inside: no exit after the day",
+                                      site.slug, entry.person, names.get(entry.person, entry.person),
+                                      [f"entry {entry.since}"], why, {"condition": "left_inside",
+                                                                      "since": entry.since, "area": entry.area}, now)
     return raised
 
 
