@@ -62,3 +62,10 @@ def test_someone_entered_and_never_seen_leaving_is_left_inside_once(alpha_beta):
     alert = Alert.objects.get(rule_id="lw-wf-left-inside")
     assert alert.site_slug == "alpha" and "p-anna" in alert.finding["finding_info"]["desc"]
     assert services.alert_left_inside(NOW + dt.timedelta(minutes=30)) == 0  # the same stay: no second alert
+
+
+def test_a_site_whose_readers_never_report_exits_raises_no_left_inside(alpha_beta):
+    from linewatch.events.store import store_events
+
+    store_events([_badge(11, "p-anna", NOW - dt.timedelta(hours=13))])  # entry readers only
+    assert services.alert_left_inside(NOW) == 0

@@ -506,10 +506,19 @@ def alert_access_hygiene(now: dt.datetime | None = None) -> int:
 def alert_left_inside(now: dt.datetime) -> int:
     """Zone state at the end of a stay: someone who entered a site and was not seen again for 12 hours, with no
     exit, is still on the muster list although probably gone (a missed exit read, a tailgate out, a lent badge) —
-    or really still inside. One alert per person and entry."""
+    or really still inside. One alert per person and entry; only at sites whose readers report exits."""
+    from linewatch.events.models import StoredEvent
+    from linewatch.events.schema import PhysicalAccessActivity
+
     raised = 0
     names = dict(Person.objects.values_list("key", "name"))
     for site in Site.objects.all():
+        bodies = StoredEvent.objects.filter(site_slug=site.slug, class_uid=EventClass.PHYSICAL_ACCESS,
+                                            time__gte=now - dt.timedelta(hours=ROSTER_HOURS), time__lte=now)
+        if not any(b.get("activity_id") == PhysicalAccessActivity.EXIT
+                   or (b.get("attrs") or {}).get("access.direction") == "out"
+                   for b in bodies.values_list("body", flat=True).iterator()):
+            continue  # a site whose readers never report exits cannot tell who left
         for entry in roster(site, now):
             if not entry.stale:
                 continue
