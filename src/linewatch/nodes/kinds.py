@@ -14,7 +14,7 @@ import msgspec
 from django.contrib.auth import get_user_model
 from django.db.models.signals import post_save
 
-from linewatch.nodes.replication import Replicator, append, queuing, register
+from linewatch.nodes.replication import Replicator, append, queuing, register, upsert
 
 
 def _event_apply(site: str, key: str, body: dict, origin: str) -> bool:
@@ -72,16 +72,7 @@ def _alert_apply(site: str, key: str, body: dict, origin: str) -> bool:
         "cost_per_hour": body["cost_per_hour"], "safety_critical": body["safety_critical"],
         "event_uids": body["event_uids"], "finding": body["finding"],
     }
-    alert = Alert.objects.filter(uid=key).first()
-    if alert is None:
-        Alert.objects.create(uid=key, **values)
-        return True
-    changed = [name for name, value in values.items() if getattr(alert, name) != value]
-    for name in changed:
-        setattr(alert, name, values[name])
-    if changed:
-        alert.save(update_fields=changed)
-    return bool(changed)
+    return upsert(Alert, {"uid": key}, values)
 
 
 def note_key(note) -> str:

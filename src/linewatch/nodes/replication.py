@@ -85,6 +85,19 @@ def append(kind: str, rows: Iterable[tuple[str, str, dict]]) -> int:
     return queued
 
 
+def upsert(model, lookup: dict, values: dict) -> bool:
+    """Create the row, or write only the fields that differ (a repeat writes nothing); True if anything changed."""
+    row, created = model.objects.get_or_create(**lookup, defaults=values)
+    if created:
+        return True
+    changed = [name for name, value in values.items() if getattr(row, name) != value]
+    for name in changed:
+        setattr(row, name, values[name])
+    if changed:
+        row.save(update_fields=changed)
+    return bool(changed)
+
+
 def as_wire(record: OutboxRecord) -> dict:
     return {"origin": record.origin, "site": record.site_slug, "seq": record.seq, "kind": record.kind,
             "key": record.key, "body": record.body}

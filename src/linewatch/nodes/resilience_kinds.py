@@ -12,7 +12,7 @@ import datetime as dt
 
 from django.db.models.signals import post_save
 
-from linewatch.nodes.replication import Replicator, append, queuing, register
+from linewatch.nodes.replication import Replicator, append, queuing, register, upsert
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -37,15 +37,8 @@ def _apply_crisis(body: dict):
     values = {"title": body["title"], "kind": body["kind"], "phase": body["phase"], "exercise": body["exercise"],
               "description": body["description"], "declared": _time(body["declared"]),
               "declared_by": body["declared_by"], "closed": _time(body["closed"])}
-    crisis, created = Crisis.objects.get_or_create(uid=body["uid"], defaults=values)
-    changed = created
-    if not created:
-        diff = [k for k, v in values.items() if getattr(crisis, k) != v]
-        for k in diff:
-            setattr(crisis, k, values[k])
-        if diff:
-            crisis.save(update_fields=diff)
-            changed = True
+    changed = upsert(Crisis, {"uid": body["uid"]}, values)
+    crisis = Crisis.objects.get(uid=body["uid"])
     have = set(crisis.sites.values_list("slug", flat=True))
     missing = set(body["sites"]) - have
     if missing:
@@ -74,16 +67,9 @@ def _apply_roll_call(site: str, key: str, body: dict, origin: str) -> bool:
     crisis, changed = _apply_crisis(body["crisis"])
     values = {k: (_time(body[k]) if k in ("opened", "closed", "last_wave", "escalated") else body[k])
               for k in ("opened", "closed", "reminder_minutes", "max_waves", "waves", "last_wave", "escalated")}
-    rc, created = RollCall.objects.get_or_create(crisis=crisis, site=Site.objects.get(slug=site), defaults=values)
-    diff = []
-    if not created:
-        diff = [k for k, v in values.items() if getattr(rc, k) != v]
-        for k in diff:
-            setattr(rc, k, values[k])
-        if diff:
-            rc.save(update_fields=diff)
+    updated = upsert(RollCall, {"crisis": crisis, "site": Site.objects.get(slug=site)}, values)
     added = sum(_apply_participant(site, "", p, origin) for p in body.get("participants", []))
-    return created or changed or bool(diff) or bool(added)
+    return changed or updated or bool(added)
 
 
 def _participant(site: str, crisis_uid: str, person_key: str):
