@@ -479,9 +479,12 @@ def match_site(site: Site, store: FeedStore | None = None,
 
 
 def _same(a: Any, b: Any) -> bool:
+    """Equal as stored: PostgreSQL's jsonb reorders object keys, so JSON is compared with sorted keys."""
     if isinstance(a, float) and isinstance(b, float):
         return math.isclose(a, b)
-    return msgspec.json.encode(a) == msgspec.json.encode(b) if isinstance(a, dict | list) else a == b
+    if isinstance(a, dict | list):
+        return msgspec.json.encode(a, order="sorted") == msgspec.json.encode(b, order="sorted")
+    return a == b
 
 
 def match_sites(sites: Iterable[Site]) -> list[MatchSummary]:
