@@ -191,6 +191,8 @@ def test_a_gap_in_the_sequence_is_an_alert(client, node_token):
     ([_event_record(1, "x1", origin="other-node")], 400, "a node forwards only its own records"),
     ([{**_event_record(1, "x1"), "kind": "launch-missiles"}], 400, "unknown kind"),
     ([_event_record(1, "x1"), {**_event_record(2, "x2"), "seq": 0}], 400, "seq must be a positive integer"),
+    ([{**_event_record(1, "x1"), "site": ["alpha"]}], 400, "site must be text"),
+    (["not a record"], 400, "a record must be an object"),
 ])
 def test_a_bad_push_is_refused_whole(client, node_token, records, status, reason):
     from linewatch.events.models import StoredEvent

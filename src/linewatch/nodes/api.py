@@ -27,7 +27,7 @@ def _node_sites(user) -> set[str]:
 
 @router.post("/nodes/push", summary="A plant node forwards its outbox; answers what was applied and acknowledged")
 def push(request):
-    from linewatch.nodes.replication import RecordError, node_name, receive
+    from linewatch.nodes.replication import RecordError, check_records, node_name, receive
 
     user = request.auth
     sites = _node_sites(user)
@@ -40,10 +40,11 @@ def push(request):
         raise InputError("body", "records", "expected an object with a list of records")
     if len(records) > MAX_RECORDS:
         raise InputError("body", "records", f"more than {MAX_RECORDS} records: send smaller batches")
-    foreign = sorted({r.get("site") for r in records if isinstance(r, dict)} - sites)
-    if foreign:
-        raise forbid(f"node {user.get_username()} does not serve site(s) {', '.join(map(str, foreign))}")
     try:
+        check_records(user.get_username(), records)
+        foreign = sorted({r["site"] for r in records} - sites)
+        if foreign:
+            raise forbid(f"node {user.get_username()} does not serve site(s) {', '.join(foreign)}")
         result = receive(user.get_username(), records)
     except RecordError as exc:
         raise InputError("body", "records", str(exc)) from None

@@ -16,7 +16,7 @@ import base64
 
 from django.db.models.signals import post_save
 
-from linewatch.nodes.replication import Replicator, append, queuing, register
+from linewatch.nodes.replication import Replicator, append, applying, queuing, register
 from linewatch.nodes.sync import HQ
 
 
@@ -69,24 +69,10 @@ def _apply_checkpoint(site: str, key: str, body: dict, origin: str) -> bool:
     WitnessedCheckpoint.objects.create(peer=origin, origin=body["origin"], size=parsed.size,
                                        root_hash=parsed.root_hash.hex(), note=note.decode(),
                                        log_key=body["log_key"])
-    with _queued():
+    with applying(""):  # queue for the plant even while applying the plant's own batch
         append("evidence-cosignature", [(site, key, {"origin": body["origin"], "size": parsed.size,
                                                      "note": note.decode()})])
     return True
-
-
-class _queued:
-    """Queue a record for the plant while applying the plant's own batch (normally nothing is queued then)."""
-
-    def __enter__(self) -> None:
-        from linewatch.nodes import replication
-
-        self._token = replication._applying.set("")
-
-    def __exit__(self, *exc: object) -> None:
-        from linewatch.nodes import replication
-
-        replication._applying.reset(self._token)
 
 
 def _apply_cosignature(site: str, key: str, body: dict, origin: str) -> bool:

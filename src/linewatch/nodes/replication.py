@@ -120,6 +120,12 @@ class RecordError(ValueError):
     """A received record that cannot be applied: the batch is refused whole, nothing changes."""
 
 
+def check_records(origin: str, records: list) -> None:
+    """Refuse a batch with any malformed record (RecordError names it) before anything is looked at further."""
+    for record in records:
+        _check(origin, record)
+
+
 def receive(origin: str, records: list[dict]) -> Received:
     """Apply records from one peer in sequence order, in one transaction.
 
@@ -128,8 +134,7 @@ def receive(origin: str, records: list[dict]) -> Received:
     moves on, so one loss does not block everything after it.
     """
     result = Received()
-    for record in records:
-        _check(origin, record)
+    check_records(origin, records)
     ordered = sorted(records, key=lambda r: (r["site"], r["seq"]))
     with transaction.atomic(), applying(origin):
         cursors: dict[str, Cursor] = {}
@@ -171,6 +176,9 @@ def _check(origin: str, record: Any) -> None:
     missing = [k for k in ("origin", "site", "seq", "kind", "key", "body") if k not in record]
     if missing:
         raise RecordError(f"record without {', '.join(missing)}")
+    wrong = [k for k in ("origin", "site", "kind", "key") if not isinstance(record[k], str)]
+    if wrong:
+        raise RecordError(f"record {record['seq']!r}: {', '.join(wrong)} must be text")
     if record["origin"] != origin:
         raise RecordError(f"record {record['origin']}/{record['site']}#{record['seq']} is not from {origin}: "
                           "a node forwards only its own records")
