@@ -3,8 +3,14 @@
 Devices (firewall, router, host) have interfaces with addresses, routes and rule sets. A rule set holds chains of
 ordered first-match rules; base chains hang on a hook (forward, input, output) and carry a default action (policy).
 Whatever a parser does not understand becomes an `Unsupported(file, line, text)`: on a rule it makes the packets that
-rule might match *insufficient information*; on a rule set (a NAT or mangle table with rules) it makes every answer
-through that device insufficient information. Nothing is silently ignored.
+rule might match *insufficient information*; on a rule set (a mangle table with rules, a NAT form not modelled) it
+makes every answer through that device insufficient information. Nothing is silently ignored.
+
+Address translation is modelled as Linux does it, whatever the vendor: `NatRule`s of stage "pre" rewrite the
+destination before routing and filtering (DNAT, port forwarding, the inbound half of a static NAT); those of stage
+"post" rewrite the source after the forward filter (SNAT, masquerade, the outbound half of a static NAT). Within a
+stage the first matching rule decides; action "none" matches and stops translation (an exemption, identity NAT).
+Replies of a translated connection are translated back (connection tracking), so return traffic is modelled too.
 """
 
 from __future__ import annotations
@@ -112,6 +118,35 @@ class Rule:
     unsupported: Unsupported | None = None  # the rule has a construct we cannot evaluate
 
 
+NAT_STAGES = ("pre", "post")
+NAT_ACTIONS = ("dnat", "snat", "masquerade", "none")
+
+
+@dataclass(frozen=True)
+class NatRule:
+    """One address translation rule, in Linux terms (see the module docstring).
+
+    `to_addresses` is the pool a field is rewritten to (one address is a /32; a pool is any of its addresses);
+    empty for masquerade (the out interface's address) and for "none". `to_ports` rewrites the destination port
+    (DNAT) or the source port (SNAT/masquerade); None keeps it.
+    """
+
+    stage: str  # pre | post
+    action: str  # dnat | snat | masquerade | none
+    match: Match
+    origin: str  # file:line
+    to_addresses: tuple[IPv4Network, ...] = ()
+    to_ports: PortRange | None = None
+    text: str = ""
+    unsupported: Unsupported | None = None  # a construct of this rule we cannot evaluate: its packets are unknown
+
+    def __post_init__(self) -> None:
+        if self.stage not in NAT_STAGES or self.action not in NAT_ACTIONS:
+            raise ValueError(f"bad NAT rule {self.stage}/{self.action} at {self.origin}")
+        if self.action in ("dnat", "snat") and not self.to_addresses and self.to_ports is None:
+            raise ValueError(f"{self.action} at {self.origin} translates to nothing")
+
+
 @dataclass
 class Chain:
     name: str
@@ -135,6 +170,10 @@ class RuleSet:
     interfaces: dict[str, Interface] = field(default_factory=dict)  # addresses the config gives its interfaces
     routes: list[Route] = field(default_factory=list)  # static routes of the config
     accounted: set[int] = field(default_factory=set)  # lines used or known not to affect filtering
+    nat: list[NatRule] = field(default_factory=list)  # in evaluation order; each stage is its own first-match list
+
+    def nat_rules(self, stage: str) -> list[NatRule]:
+        return [r for r in self.nat if r.stage == stage]
 
     def base_chains(self, hook: str) -> list[Chain]:
         return sorted((c for c in self.chains.values() if c.hook == hook), key=lambda c: c.priority)
