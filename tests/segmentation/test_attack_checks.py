@@ -215,3 +215,14 @@ def test_corpus_zeek_conn_log(tmp_path):
     assert kinds[("10.0.0.8", "10.0.0.57", 4446)] == "bypass"
     assert counts["same-zone"] == 1  # 10.0.0.9 -> 10.0.0.3 inside the PLC zone
     assert kinds[("10.1.1.234", "10.10.5.85", 502)] == "unknown-path"  # addresses in no zone
+
+
+def test_attack_paths_and_checks_see_the_sender_behind_masquerade():
+    """NAT hides the office behind the firewall's address; the attacker is still the host that sent."""
+    plain = attack.analyse(model("fw-more-good.rules"), "office", ["plc-a"], k=3)
+    masq = attack.analyse(model("fw-more-good-masq.rules"), "office", ["plc-a"], k=3)
+    assert masq.paths == plain.paths == [[attack.ATTACKER, "jump-1", "scada-1", "plc-a"]]
+    step = masq.edge("jump-1", "scada-1")
+    assert step.witness["src"] == "10.9.35.5" and step.rules[-1]["rule"].endswith("fw-more-good-masq.rules:8")
+    checks = {f.id for f in run_checks(model("fw-more-good-masq.rules"), impact)}
+    assert checks == {f.id for f in run_checks(model("fw-more-good.rules"), impact)}

@@ -118,10 +118,12 @@ def test_ios_acl_first_match_object_groups_established_and_implicit_deny():
     assert str(rs.interfaces[gi1].addresses[0]) == "10.30.0.1/24"
 
 
-def test_ios_nat_and_cbac_make_the_device_insufficient_information():
+def test_ios_cbac_makes_the_device_insufficient_information_and_nat_becomes_nat_rules():
     rs = parse_text("hostname r\ninterface Gi0\n ip address 10.0.0.1 255.255.255.0\n ip inspect FW out\n"
                     "ip nat inside source static 10.0.0.5 192.0.2.5\n", "nat.cfg")
-    assert sorted((u.line, u in rs.blocking) for u in rs.unsupported) == [(4, True), (5, True)]
+    assert sorted((u.line, u in rs.blocking) for u in rs.unsupported) == [(4, True)]
+    assert [(r.stage, r.action, r.origin) for r in rs.nat] == [("pre", "dnat", "nat.cfg:5"),
+                                                                ("post", "snat", "nat.cfg:5")]
     dev = device(rs)
     assert evaluate(dev, "forward", Packet(1, 2, 6, 1, 2)).action == "unknown"
 
@@ -213,7 +215,7 @@ def test_asa_access_group_objects_names_security_levels_and_state():
                                                                                   "192.0.2.1")]
 
 
-def test_asa_same_security_permit_and_nat_is_reported_device_wide():
+def test_asa_same_security_permit_and_object_nat_becomes_nat_rules():
     base = ("ASA Version 9.8\nhostname a\ninterface Gi0\n nameif a\n security-level 50\n ip address 10.0.0.1 "
             "255.255.255.0\ninterface Gi1\n nameif b\n security-level 50\n ip address 10.1.0.1 255.255.255.0\n")
     dev = device(parse_text(base + "same-security-traffic permit inter-interface\n", "a.cfg"))
@@ -221,7 +223,8 @@ def test_asa_same_security_permit_and_nat_is_reported_device_wide():
     dev = device(parse_text(base, "a.cfg"))
     assert decide(dev, "10.0.0.5", "10.1.0.5", "tcp", 22, "Gi0", "Gi1") == "drop"  # same level, not permitted
     rs = parse_text(base + "object network X\n host 10.0.0.5\n nat (a,b) static 10.1.0.99\n", "n.cfg")
-    assert [(u.line, "NAT" in u.why) for u in rs.blocking] == [(13, True)]
+    assert not rs.blocking and [(r.stage, r.action, r.origin) for r in rs.nat] == [("pre", "dnat", "n.cfg:13"),
+                                                                                   ("post", "snat", "n.cfg:13")]
 
 
 # --- Palo Alto ---------------------------------------------------------------------------------------------------
@@ -252,12 +255,13 @@ def test_panos_xml_parses_into_the_same_model():
     assert decide(dev, "10.10.0.5", "10.20.0.11", "tcp", 443, "ethernet1/1", "ethernet1/2") == "drop"
 
 
-def test_panos_default_override_and_nat_rule_reported():
+def test_panos_default_override_and_unresolvable_nat_rule_reported():
     text = ("set zone a network layer3 ethernet1/1\nset zone b network layer3 ethernet1/2\n"
             "set rulebase default-security-rules rules interzone-default action allow\n"
             "set rulebase nat rules N1 from a\nset rulebase nat rules N1 to b\n")
     rs = parse_text(text, "p.set")
-    assert [u.line for u in rs.blocking] == [4]  # reported once, at the rule's first line
+    # no routes to tell where the `to` zone's destinations are: reported once, at the rule's first line
+    assert not rs.blocking and [u.line for u in rs.unsupported] == [4]
     rs = parse_text(text.split("set rulebase nat")[0], "p.set")
     dev = device(rs, {"ethernet1/1": "10.0.0.1/24", "ethernet1/2": "10.1.0.1/24"})
     assert decide(dev, "10.0.0.5", "10.1.0.5", "tcp", 22, "ethernet1/1", "ethernet1/2") == "accept"
@@ -282,14 +286,15 @@ def test_fortios_policy_order_zones_groups_services_and_implicit_deny():
     assert decide(dev, "10.30.0.12", "10.10.0.5", "tcp", 80, "port3", "port1") == "drop"
 
 
-def test_fortios_nat_policy_is_insufficient_information():
+def test_fortios_nat_policy_masquerades():
     text = ("config firewall policy\n    edit 1\n        set srcintf \"port1\"\n        set dstintf \"port2\"\n"
             "        set srcaddr \"all\"\n        set dstaddr \"all\"\n        set action accept\n"
             "        set service \"ALL\"\n        set nat enable\n    next\nend\n")
     rs = parse_text(text, "f.conf")
-    assert [(u.line, "NAT" in u.why) for u in rs.unsupported] == [(9, True)]
+    assert not rs.unsupported and [(r.stage, r.action, r.origin) for r in rs.nat] == [("post", "masquerade",
+                                                                                          "f.conf:2")]
     dev = device(rs, {"port1": "10.0.0.1/24", "port2": "10.1.0.1/24"})
-    assert decide(dev, "10.0.0.5", "10.1.0.5", "tcp", 22, "port1", "port2") == "unknown"
+    assert decide(dev, "10.0.0.5", "10.1.0.5", "tcp", 22, "port1", "port2") == "accept"
 
 
 # --- Juniper SRX -------------------------------------------------------------------------------------------------

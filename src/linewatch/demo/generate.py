@@ -479,6 +479,7 @@ class Site:
     sections: dict[str, list] = field(default_factory=lambda: {
         k: [] for k in ("companies", "people", "teams", "zones", "conduits", "areas", "assets", "lines",
                         "ownership", "work_orders", "authorisations")})
+    calendar: dict[str, Any] = field(default_factory=dict)
     _nets: dict[str, tuple[ipaddress.IPv4Network, int]] = field(default_factory=dict)
     _used: dict[str, set[int]] = field(default_factory=dict)
     _assets: dict[str, dict] = field(default_factory=dict)
@@ -509,6 +510,12 @@ class Site:
                 direction: str = "forward") -> None:
         self.sections["conduits"].append({"slug": slug, "from": src, "to": dst, "services": services,
                                           "direction": direction, "description": description})
+
+    def extend_conduit(self, slug: str, services: list[str], note: str) -> None:
+        """More services on a conduit already declared (a site's own needs on a shared pattern's conduit)."""
+        c = next(c for c in self.sections["conduits"] if c["slug"] == slug)
+        c["services"] = [*c["services"], *(x for x in services if x not in c["services"])]
+        c["description"] = f"{c['description']} {note}"
 
     def address(self, zone: str, host: int | None = None) -> str:
         """The next free host address of `zone` from .10 up, or the given host number."""
@@ -585,6 +592,17 @@ class Site:
         if doors:
             a["doors"] = list(doors)
         self.sections["areas"].append(a)
+
+    def area_rules(self, slug: str, *, requires: Iterable[str] = (), owners: Iterable[str] = ()) -> None:
+        """The training an area requires and who owns it, in the keys' canonical (exported) order."""
+        a = next(a for a in self.sections["areas"] if a["slug"] == slug)
+        doors = a.pop("doors", None)
+        if requires:
+            a["requires"] = sorted(requires)
+        if owners:
+            a["owners"] = sorted(owners)
+        if doors:
+            a["doors"] = doors
 
     def line(self, slug: str, name: str, kind: str, area: str | None, *, downtime: int, trucks: int = 0,
              perishable: int = 0, hours_to_spoil: float | None = None, safety_critical: bool = False,
@@ -683,6 +701,8 @@ class Site:
 
     def document(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"linewatch": 1, "organisation": dict(ORGANISATION), "site": self.info}
+        if self.calendar:
+            doc["calendar"] = self.calendar
         doc |= {k: v for k, v in self.sections.items() if v}
         return doc
 
@@ -864,6 +884,11 @@ def build_hq() -> Site:
     s.zone("physec", "Physical security", 3, 2, 140, "Cameras, recording, door controllers and alarm panel.")
     s.zone("mgmt", "Network management", 4, 3, 250, "Management interfaces of switches, UPS and firewalls.")
     _hq_areas(s)
+    # Workforce configuration: the Danish public holidays; the server room answers to group IT
+    s.calendar = {"country": "DK"}
+    s.area_rules("server-room", owners=["nf-10005"])
+    for area in ("reception", "garage"):
+        s.area_rules(area, owners=["nf-10009"])
     fws = add_firewall_pair(s, "pa-3220", "server-room", "mgmt", "Perimeter and internal segmentation firewall")
     _hq_network_and_servers(s, fws)
     _hq_endpoints(s)
@@ -1113,6 +1138,14 @@ def build_kolding() -> Site:
            "Danfoss cold-store controls, ammonia compressor PLC, Desigo BMS, wastewater RTU.")
     s.zone("physec", "Physical security", 3, 2, 140, "Cameras, recording server, door and gate controllers.")
     _kolding_areas(s)
+    # Workforce configuration: Danish holidays; the ammonia machine room wants site induction and
+    # LOTO of everyone (the contractors' LOTO lapsed, see workforce/demo.py) and is the maintenance
+    # manager's; the cold store is the refrigeration engineer's, the yard and gatehouse security's
+    s.calendar = {"country": "DK"}
+    s.area_rules("ammonia-machine-room", requires=["site_induction", "loto"], owners=["nf-20005"])
+    s.area_rules("cold-store", owners=["nf-20006"])
+    for area in ("gatehouse", "truck-yard", "dispatch-hall"):
+        s.area_rules(area, owners=["nf-20007"])
     core = _plant_core(s, "server-room", "control-room", "electrical-room")
     ops = _plant_site_ops(s, core, scada_product="wincc", has_mes=True, ews_products=("precision-3660",
                                                                                        "precision-7680"))
@@ -1136,6 +1169,7 @@ def build_kolding() -> Site:
               "Ammonia compressor PLC to the Triconex ESD controller.", direction="both")
     s.conduit("wlan-to-office", "logistics-wlan", "office", ["tcp/443", "tcp/9100"],
               "Handhelds to the dock scheduling server; printing to dispatch label printers.")
+    _kolding_service_conduits(s, lines)
     # FLAW 1 — a segmentation hole: the office reaches line 2's controllers directly, bypassing the DMZ.
     s.conduit("office-to-line2-plc", "office", "line2-control", ["tcp/44818", "udp/2222"],
               "Temporary rule for the 2025 OEE dashboard pilot (an Excel add-in reading tags from the line 2 "
@@ -1143,6 +1177,38 @@ def build_kolding() -> Site:
     _kolding_ownership(s, lines)
     _kolding_work(s)
     return s
+
+
+def _kolding_service_conduits(s: Site, lines: dict[str, dict]) -> None:
+    """Time, logs and monitoring: what every zone's devices need from the plant's services, declared so that the
+    demo capture's management traffic conforms (kol-fw-01.rules chain SITE-SERVICES allows it host by host).
+    OT side: NTP from kol-ot-dc-01, switch syslog to kol-backup-ot-01, SNMP from kol-ot-dc-01 (never into the SIS
+    zone: nothing in site operations opens a session to the safety network). IT side (office, Wi-Fi, physical
+    security): time from the WAN router, syslog to the DMZ relay kol-wsus-01. A zone pair that already has a
+    conduit gets the services added to it, so the conduits' names (shown on attack paths) stay as they were."""
+    for key in sorted(lines):
+        sup, ctl = lines[key]["zones"]
+        n = key[1:]
+        s.conduit(f"{sup}-to-ops-services", sup, "site-ops", ["udp/123", "udp/514"],
+                  "Time from the OT domain controller; the line switch's syslog to the collector.")
+        s.conduit(f"{ctl}-to-ops-services", ctl, "site-ops", ["udp/123"], "Time from the OT domain controller.")
+        if key == "l2":  # Allen-Bradley: the engineering workstations browse it with ListIdentity over UDP
+            s.extend_conduit(f"ops-to-line{n}-supervisory", ["udp/161", "udp/44818"],
+                             "SNMP monitoring of the line switch; EtherNet/IP ListIdentity from the EWS.")
+            s.extend_conduit(f"ops-to-line{n}-control", ["udp/44818"], "EtherNet/IP ListIdentity from the EWS.")
+        else:
+            s.extend_conduit(f"ops-to-line{n}-supervisory", ["udp/161"], "SNMP monitoring of the line switch.")
+    s.conduit("sis-to-ops-services", "sis", "site-ops", ["udp/123", "udp/514"],
+              "Time for the safety controllers' event records; the safety switch's syslog. Nothing else.")
+    s.conduit("bms-to-ops-services", "bms", "site-ops", ["udp/123", "udp/514"],
+              "Time from the OT domain controller; the cold-store switch's syslog.")
+    s.extend_conduit("ops-to-bms", ["tcp/80", "udp/161"],
+                     "Desigo CC reads the AK-SM 800's XML interface over HTTP; SNMP monitoring of the switch and UPS.")
+    s.extend_conduit("wlan-to-office", ["udp/123"], "Time from the WAN router.")
+    s.extend_conduit("physec-to-office", ["udp/123"], "Time from the WAN router.")
+    s.extend_conduit("office-to-idmz", ["udp/514"], "Office network gear's syslog to the DMZ relay.")
+    s.conduit("physec-logs-to-idmz", "physec", "idmz", ["udp/514"],
+              "Physical-security switches and recording server: syslog to the DMZ relay.")
 
 
 def _kolding_people_and_teams(s: Site) -> None:
@@ -1531,6 +1597,15 @@ def build_rendsburg() -> Site:
     s.zone("bms", "Utilities and BMS", 2, 2, 130, "Compressed air, chillers, HVAC and solvent recovery.")
     s.zone("physec", "Physical security", 3, 2, 140, "Cameras, recording server, door and gate controllers.")
     _rendsburg_areas(s)
+    # Workforce configuration: Schleswig-Holstein holidays, the works' own days off around
+    # Christmas, and Whit Monday worked for the customers' spring peak
+    s.calendar = {"country": "DE", "subdivision": "SH",
+                  "closed": [{"date": "2026-12-24", "name": "Heiligabend (Betriebsruhe)"},
+                             {"date": "2026-12-31", "name": "Silvester (Betriebsruhe)"}],
+                  "open": [{"date": "2026-05-25", "name": "Pfingstmontag: production runs for the spring peak"}]}
+    s.area_rules("utility-room", owners=["nf-30004"])
+    for area in ("warehouse", "yard"):
+        s.area_rules(area, owners=["nf-30005"])
     core = _plant_core(s, "server-room", "control-room", "electrical-room")
     ops = _plant_site_ops(s, core, scada_product="wincc", has_mes=True, ews_products=("precision-3660",))
     sis_sw = s.asset("ren-sis-sw-01", "switch", "scalance-xc208", "sis", "electrical-room", host=2,
@@ -1736,6 +1811,11 @@ def build_padborg() -> Site:
     s.zone("physec", "Physical security", 3, 2, 140, "Cameras, Genetec, door and gate controllers.")
     s.zone("docks", "Dock automation", 2, 2, 150, "Dock door, leveller and seal controllers.")
     _padborg_areas(s)
+    # Workforce configuration: Danish holidays; the yard and lounge are the warehouse supervisor's
+    s.calendar = {"country": "DK"}
+    s.area_rules("gatehouse", owners=["nf-40004"])
+    for area in ("truck-yard", "drivers-lounge"):
+        s.area_rules(area, owners=["nf-40003"])
     ups = s.asset("pad-ups-srv-01", "ups", "apc-srt3000", "site-ops", "server-room", criticality="high")
     core = s.assets("pad-core-sw", 2, "switch", "cat9300", "site-ops", "server-room", criticality="critical",
                     depends_on=[dep("UPS", [ups])])

@@ -9,6 +9,14 @@
   for the Desigo stations, PROFINET DCP for drives and I/O, ONVIF and Hikvision SADP for cameras,
   LLDP, SNMP and syslog for network gear, NetBIOS for Windows hosts, DHCP for the rest) and keeps
   time over NTP;
+- the management traffic follows the plant's design, which `kol-fw-01.rules` (chain SITE-SERVICES)
+  and the site file's conduits allow host by host. The OT side (site operations, lines, SIS, BMS)
+  takes time from `kol-ot-dc-01` (itself from the DMZ relay `kol-wsus-01`) and logs to
+  `kol-backup-ot-01`; `kol-ot-dc-01` SNMP-polls its network gear and UPSes, but opens nothing into
+  the SIS. The IT side (office, dispatch Wi-Fi, physical security) takes time from the WAN router,
+  logs to the DMZ relay and is monitored by group IT over the WAN (not on this LAN); the DMZ takes
+  time from its relay. Safety PLCs are identified on their own segment (PROFINET DCP), never read
+  from site operations;
 - the HMIs, SCADA and engineering workstations poll their controllers (talkers for segmentation);
 - `kol-cam-dock-03` announces Hikvision DS-2CD2142FWD-I firmware `V5.5.0 build 170725` (the
   known-exploited camera the vulnerability feeds match) and is managed over plain HTTP;
@@ -45,8 +53,12 @@ T0 = dt.datetime(2026, 11, 25, 5, 0, tzinfo=dt.UTC).timestamp()
 SPAN = 1800.0  # seconds of capture
 POLL = 60.0  # the pollers' interval
 
-NTP_SERVER = "kol-ot-dc-01"  # also the SNMP monitoring probe
-SYSLOG_SERVER = "kol-backup-ot-01"  # runs the site's syslog collector
+NTP_SERVER = "kol-ot-dc-01"  # the OT side's time source, also the SNMP monitoring probe
+SYSLOG_SERVER = "kol-backup-ot-01"  # runs the OT side's syslog collector
+DMZ_RELAY = "kol-wsus-01"  # the DMZ's NTP and syslog relay (time for the DMZ and kol-ot-dc-01, the IT side's logs)
+WAN_ROUTER = "kol-rtr-wan-01"  # the IT side's time source
+IT_ZONES = {"office", "logistics-wlan", "physec"}  # group IT's side of the firewall
+DMZ_ZONES = {"idmz"}
 EWS = "kol-ews-01"
 SCADA = "kol-scada-01"
 BMS = "kol-bms-cc-01"
@@ -89,6 +101,10 @@ class Host:
         self.port = 49152 + int(hashlib.sha256(name.encode()).hexdigest()[:4], 16) % 8000
 
     @property
+    def zone(self) -> str:
+        return self.asset.get("zone", "")
+
+    @property
     def vendor(self) -> str:
         return self.asset.get("vendor", "")
 
@@ -116,6 +132,24 @@ def hosts(site: dict[str, Any]) -> dict[str, Host]:
         if nics:
             out[a["name"]] = Host(a["name"], a["kind"], str(nics[0]["ip"]), nics[0]["mac"], a)
     return out
+
+
+def time_source(h: Host, hs: dict[str, Host]) -> Host | None:
+    """Where a host takes its time from (None: a time source whose upstream is off this LAN)."""
+    if h.name in (WAN_ROUTER, DMZ_RELAY):
+        return None
+    if h.zone in IT_ZONES:
+        return hs[WAN_ROUTER]
+    if h.zone in DMZ_ZONES or h.name == NTP_SERVER:
+        return hs[DMZ_RELAY]
+    return hs[NTP_SERVER]
+
+
+def bacnet_read_property(instance: int, prop: int) -> bytes:
+    """A confirmed ReadProperty request on the Device object (what Desigo CC sends before the station answers)."""
+    apdu = b"\x00\x05\x01\x0c\x0c" + struct.pack(">I", (8 << 22) | instance) + bytes([0x19, prop])
+    npdu = b"\x01\x04" + apdu  # expecting a reply
+    return b"\x81\x0a" + struct.pack(">H", 4 + len(npdu)) + npdu
 
 
 def udp(cap: Capture, ts: float, a: Host, b: Host | str, sport: int, dport: int, payload: bytes,
@@ -230,7 +264,7 @@ def build(site_file: Path = SITE_FILE) -> bytes:  # noqa: C901 - one scenario, t
     site = yaml.safe_load(site_file.read_text(encoding="utf-8"))
     hs = hosts(site)
     cap = Capture()
-    ntp, syslog, ews, scada, bms, vms = (hs[n] for n in (NTP_SERVER, SYSLOG_SERVER, EWS, SCADA, BMS, VMS))
+    ntp, ews, scada, bms, vms = (hs[n] for n in (NTP_SERVER, EWS, SCADA, BMS, VMS))
     bcast = b"\xff" * 6
     for n, h in enumerate(hs.values()):
         t = T0 + 1.0 + n * 0.25
@@ -240,12 +274,17 @@ def build(site_file: Path = SITE_FILE) -> bytes:  # noqa: C901 - one scenario, t
                 if nic.get("ip") and nic.get("mac"):
                     cap.add(t + 0.01, f.arp_announce(f.mac(nic["mac"]), str(nic["ip"])))
         # time: two NTP exchanges 30 minutes apart
-        if h.name not in NO_NTP and h is not ntp:
+        clock = time_source(h, hs)
+        if h.name not in NO_NTP and clock is not None:
             for k, when in enumerate((T0 + 5 + n * 0.25, T0 + SPAN - 60 + n * 0.25)):
-                udp(cap, when, h, ntp, 123, 123, f.ntp_packet(3, when))
-                udp(cap, when + 0.002, ntp, h, 123, 123, f.ntp_packet(4, when + k))
+                udp(cap, when, h, clock, 123, 123, f.ntp_packet(3, when))
+                udp(cap, when + 0.002, clock, h, 123, 123, f.ntp_packet(4, when + k))
         ident = t + 0.05
-        if h.kind in ("plc", "safety_plc") and h.vendor == "Siemens":
+        if h.kind == "safety_plc" and h.zone == "sis":  # on the safety segment only: no read from site-ops
+            if h.vendor == "Siemens":
+                cap.add(ident, f.dcp_identify_response(h.mac, h.name.encode(), re.sub(r"\s*\(.*", "", h.model)
+                                                       .encode()[:60]))
+        elif h.kind in ("plc", "safety_plc") and h.vendor == "Siemens":
             replies = s7_identity(h)
             tcp_session(cap, ident, ews, h, 102, [(s7_read_job(), replies[0]), (s7_read_job(), replies[1])])
         elif h.vendor == "Rockwell Automation":
@@ -258,6 +297,7 @@ def build(site_file: Path = SITE_FILE) -> bytes:  # noqa: C901 - one scenario, t
             udp(cap, ident, h, "10.20.130.255", 47808, 47808, f.bacnet_i_am(inst, 7), dmac=bcast)
             for prop, text in ((77, h.name), (121, "Siemens Building Technologies"),
                                (70, re.sub(r"\s*automation station.*", "", h.model)), (44, h.firmware)):
+                udp(cap, ident + 0.009 + prop / 1000, bms, h, 47808, 47808, bacnet_read_property(inst, prop))
                 udp(cap, ident + 0.01 + prop / 1000, h, bms, 47808, 47808, f.bacnet_rp_ack(inst, prop, text))
         elif h.kind in ("io_module", "drive", "sensor") and h.vendor in DCP_VENDORS:
             cap.add(ident, f.dcp_identify_response(h.mac, h.name.encode(), re.sub(r"\s*\(.*", "", h.model)
@@ -298,8 +338,8 @@ def build(site_file: Path = SITE_FILE) -> bytes:  # noqa: C901 - one scenario, t
         else:
             udp(cap, ident, h, "255.255.255.255", 68, 67, f.dhcp_request(h.mac, h.ip, h.name, dhcp_vendor_class(h)),
                 dmac=bcast)
-        # monitoring and logging of network gear and power
-        if h.kind in NETWORK_KINDS or h.kind in DEFAULT_COMMUNITY_KINDS:
+        # monitoring (OT side, not into the SIS; group IT monitors its side over the WAN) and logging
+        if (h.kind in NETWORK_KINDS or h.kind in DEFAULT_COMMUNITY_KINDS) and h.zone not in IT_ZONES | {"sis"}:
             for k in range(int(SPAN // POLL)):
                 when = T0 + 20 + n * 0.25 + k * POLL
                 if h.kind in DEFAULT_COMMUNITY_KINDS:
@@ -310,6 +350,7 @@ def build(site_file: Path = SITE_FILE) -> bytes:  # noqa: C901 - one scenario, t
                 else:
                     udp(cap, when, ntp, h, 50161, 161, snmp_v3_report())
                     udp(cap, when + 0.003, h, ntp, 161, 50161, snmp_v3_report())
+        syslog = hs[DMZ_RELAY if h.zone in IT_ZONES else SYSLOG_SERVER]
         if (h.kind in NETWORK_KINDS or h.kind in ("domain_controller", "nvr")) and h.name not in NO_SYSLOG \
                 and h is not syslog:
             for k in range(6):

@@ -147,3 +147,30 @@ class PostureFinding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.device}: {self.title}"
+
+
+class Conversation(models.Model):
+    """One talker seen at a site: who speaks to whom on which service (client -> server:port/transport), with
+    counts and first/last seen. Kept so flow conformance (segmentation) can check what the wire showed against the
+    declared conduits and the firewall configurations without the capture."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="conversations")
+    client = models.GenericIPAddressField()
+    server = models.GenericIPAddressField()
+    transport = models.CharField(max_length=4, help_text="tcp or udp")
+    port = models.PositiveIntegerField(help_text="the server's port")
+    service = models.CharField(max_length=32, blank=True)
+    packets = models.BigIntegerField(default=0)
+    bytes = models.BigIntegerField(default=0)
+    flows = models.BigIntegerField(default=0)
+    first_seen = models.DateTimeField(null=True, blank=True)
+    last_seen = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["site", "client", "server", "transport", "port"]
+        constraints = [models.UniqueConstraint(fields=["site", "client", "server", "transport", "port"],
+                                               name="conversation_unique_pair")]
+        indexes = [models.Index(fields=["site", "last_seen"])]
+
+    def __str__(self) -> str:
+        return f"{self.client} -> {self.server}:{self.port}/{self.transport}"

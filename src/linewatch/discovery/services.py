@@ -10,7 +10,9 @@ JSON document `Discovery.document()` / `linewatch discover --json` prints) and:
 - marks a device that matches nothing as a **shadow device**;
 - compares a matched device's firmware, model and MAC with the asset record: a difference is
   **drift**, published as a `DEVICE_CONFIG_STATE_CHANGE` (5019) event through the bus, once per
-  (device, attribute, intended value, observed value) — the uid is deterministic.
+  (device, attribute, intended value, observed value) — the uid is deterministic;
+- stores the talkers as `Conversation`s (one per client, server, transport, port), which flow
+  conformance (`linewatch segmentation conformance --from-discovery`) checks against the policy.
 
 `promote` makes an asset (with an interface) of a device; `dismiss` records that it needs none.
 Both are reviewer decisions that later runs keep.
@@ -37,6 +39,7 @@ from linewatch.discovery.engine.posture import version_key
 from linewatch.discovery.engine.sources import CmdbIndex
 from linewatch.discovery.models import (
     CmdbRecord,
+    Conversation,
     DeviceStatus,
     DiscoveredDevice,
     FindingStatus,
@@ -69,6 +72,7 @@ class Summary:
     events: int = 0  # drift events the bus took as new
     findings: int = 0  # open posture findings after the run
     new_findings: int = 0  # posture findings not stored before
+    conversations: int = 0  # talkers not stored before
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -76,7 +80,7 @@ class Summary:
             "external": self.external,
             "reviewed": self.reviewed, "drift": self.drift, "changed": self.changed,
             "observations": self.observations, "events": self.events, "findings": self.findings,
-            "new_findings": self.new_findings,
+            "new_findings": self.new_findings, "conversations": self.conversations,
         }
 
 
@@ -116,6 +120,54 @@ def device_dicts(result: Any) -> list[dict[str, Any]]:
     if isinstance(result, dict):  # Discovery.document() / `discover --json`
         return list(result.get("devices", []))
     return [dv if isinstance(dv, dict) else dv.as_dict() for dv in result]
+
+
+def talker_dicts(result: Any) -> list[dict[str, Any]]:
+    """The talkers of an engine result as `Talker.as_dict()` documents (none for a bare device list)."""
+    if hasattr(result, "talkers") and callable(result.talkers):  # a Discovery
+        return [t.as_dict() for t in result.talkers()]
+    if isinstance(result, dict):
+        return list(result.get("talkers", []))
+    return []
+
+
+def store_conversations(site: Site, talkers: Iterable[dict[str, Any]]) -> int:
+    """Upsert the talkers of a run as the site's conversations; returns how many are new.
+
+    First/last seen widen. Counts: a run whose talker starts after the stored last seen is a later
+    capture and adds to them; otherwise (the same capture read again, or an overlapping one) the
+    larger count stays, so reading one capture twice changes nothing."""
+    existing = {(c.client, c.server, c.transport, c.port): c for c in Conversation.objects.filter(site=site)}
+    new: list[Conversation] = []
+    changed: list[Conversation] = []
+    for t in talkers:
+        try:
+            client, server = str(ipaddress.ip_address(t["client"])), str(ipaddress.ip_address(t["server"]))
+        except (KeyError, ValueError):
+            continue
+        key = (client, server, str(t.get("transport") or "")[:4], int(t.get("port") or 0))
+        first, last = _when(t.get("first_seen")), _when(t.get("last_seen"))
+        counts = {k: int(t.get(k) or 0) for k in ("packets", "bytes", "flows")}
+        c = existing.get(key)
+        if c is None:
+            c = existing[key] = Conversation(site=site, client=key[0], server=key[1], transport=key[2], port=key[3],
+                                             service=_clip(t.get("service"), 32), first_seen=first, last_seen=last,
+                                             **counts)
+            new.append(c)
+            continue
+        before = (c.service, c.packets, c.bytes, c.flows, c.first_seen, c.last_seen)
+        later = first is not None and c.last_seen is not None and first > c.last_seen
+        for k, n in counts.items():
+            setattr(c, k, getattr(c, k) + n if later else max(getattr(c, k), n))
+        c.service = c.service or _clip(t.get("service"), 32)
+        c.first_seen = min(x for x in (c.first_seen, first) if x) if first or c.first_seen else None
+        c.last_seen = max(x for x in (c.last_seen, last) if x) if last or c.last_seen else None
+        if (c.service, c.packets, c.bytes, c.flows, c.first_seen, c.last_seen) != before:
+            changed.append(c)
+    Conversation.objects.bulk_create(new, batch_size=1000)
+    Conversation.objects.bulk_update(changed, ["service", "packets", "bytes", "flows", "first_seen", "last_seen"],
+                                     batch_size=1000)
+    return len(new)
 
 
 # ------------------------------------------------------------------ matching
@@ -332,6 +384,7 @@ def reconcile(site: Site, result: Any) -> Summary:
                 device.save()
                 if not created:
                     summary.changed.append(key)
+        summary.conversations = store_conversations(site, talker_dicts(result))
     if events:
         result_ = get_bus().publish(events)
         summary.events = len(getattr(result_, "stored", events))

@@ -205,11 +205,12 @@ def conformance_event(site: str, v) -> object:
     )
 
 
-def conformance(site: str, files: list[Path], model: SiteModel | None = None, publish: bool = True) -> dict:
-    """Observed flows against the site's policy; reported flows become events in the pipeline."""
-    from linewatch.segmentation.engine.conformance import Conformance, read_flows
+def conformance(site: str, files: list[Path], model: SiteModel | None = None, publish: bool = True,
+                from_discovery: bool = False, since=None, progress=None) -> dict:
+    """Observed flows (files, and with `from_discovery` the conversations discovery stored for the site, those seen
+    since `since` when given) against the site's policy; reported flows become events in the pipeline."""
+    from linewatch.segmentation.engine.conformance import Conformance, flows_from_talkers, read_flows
 
-    model = model or site_model(site)
     flows, errors = [], []
     for path in files:
         try:
@@ -219,7 +220,20 @@ def conformance(site: str, files: list[Path], model: SiteModel | None = None, pu
         got, errs = read_flows(data, str(path))
         flows += got
         errors += errs
-    verdicts, counts = Conformance(checks.Checker(model)).run(flows)
+    talkers = None
+    if from_discovery:
+        from linewatch.segmentation.services import discovery_talkers
+
+        talkers = discovery_talkers(site, since)
+        if not talkers:
+            when = f" seen since {since.isoformat()}" if since else ""
+            raise InputError("--from-discovery", site, f"discovery has stored no conversations{when} for this site: "
+                             f"run `linewatch discover CAPTURE... --site {site} --store` first")
+        got, errs = flows_from_talkers(talkers)
+        flows += got
+        errors += errs
+    model = model or site_model(site)
+    verdicts, counts = Conformance(checks.Checker(model)).run(flows, progress)
     stored = 0
     if publish and verdicts:
         from linewatch.events.bus import get_bus
@@ -227,4 +241,6 @@ def conformance(site: str, files: list[Path], model: SiteModel | None = None, pu
         result = get_bus().publish([conformance_event(site, v) for v in verdicts])
         stored = len(getattr(result, "stored", []))
     return {"site": site, "flows": len(flows), "counts": counts, "reported": [v.as_dict() for v in verdicts],
-            "events": stored, "errors": [e.as_dict() for e in errors]}
+            "events": stored, "errors": [e.as_dict() for e in errors],
+            "discovery": None if talkers is None else {"conversations": len(talkers),
+                                                       "since": since.isoformat() if since else None}}

@@ -1,6 +1,6 @@
 """Segmentation API (under /api/v1): per site, the zone matrix, the check findings and the attack path from an IT
 zone (or `source`: a zone or asset) to the most exposed line (or `target`: a line, asset or zone) with its
-smallest fix. VIEW_PLANT at the site, else 403/404."""
+smallest fix, and the flow conformance of the conversations discovery stored. VIEW_PLANT at the site, else 403/404."""
 
 from __future__ import annotations
 
@@ -34,5 +34,5 @@ def site_segmentation(request, slug: str, source: str = "", target: str = ""):
     else:
         report = data["report"]
         out |= {"matrix": report["matrix"], "counts": report["counts"], "findings": report["findings"],
-                "unsupported": report["unsupported"], "attack": data["attack"]}
+                "unsupported": report["unsupported"], "attack": data["attack"], "conformance": data["conformance"]}
     return out

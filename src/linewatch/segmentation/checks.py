@@ -182,6 +182,10 @@ class Checker:
         if zone not in self._reach:
             z = self.model.zones[zone]
             delivered, accepted = self.net.reach_sets(z.cidrs) if z.cidrs else (self.sp.false, self.sp.false)
+            if getattr(self.net, "nat", False):  # the source is the host that sent, not the address NAT gave it
+                sender = self.sp.ghost_equal(("s",))
+                delivered = self.sp.forget(delivered, ("s",)) & sender
+                accepted = self.sp.forget(accepted, ("s",)) & sender
             mask = ~self._dev & ~self.sp.swap(self._dev)  # to or from a firewall itself is another question
             self._reach[zone] = (delivered & mask, accepted & mask)
         return self._reach[zone]

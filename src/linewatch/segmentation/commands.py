@@ -87,8 +87,12 @@ def print_attack(doc: dict) -> None:
 
 @handles_input_errors
 def conformance(
-    files: list[Path] = typer.Argument(..., help="Zeek conn.log (TSV or JSON) or NetFlow/IPFIX CSV files."),
+    files: list[Path] = typer.Argument(None, help="Zeek conn.log (TSV or JSON) or NetFlow/IPFIX CSV files."),
     site: str = typer.Option(..., "--site", help="Site slug of the plant model."),
+    from_discovery: bool = typer.Option(False, "--from-discovery", help="Also check the conversations passive "
+                                        "discovery stored for the site (`linewatch discover ... --store`)."),
+    since: str = typer.Option(None, "--since", help="With --from-discovery: only conversations seen since this time "
+                              "(ISO 8601, e.g. 2026-11-20T08:00Z) or this long ago (24h, 7d)."),
     mapping: Path = typer.Option(None, "--mapping", help="YAML assigning config files to firewall assets."),
     device: list[str] = typer.Option(None, "--device", help="ASSET=FILE (repeatable)."),
     no_events: bool = typer.Option(False, "--no-events", help="Report only; publish no events."),
@@ -96,27 +100,65 @@ def conformance(
 ) -> None:
     """Observed flows against the zone policy and the firewall configs: flows outside every declared conduit, or
     established although the configs deny them, become events (SEG-12)."""
-    from linewatch.clitools import setup_django
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+    from linewatch.clitools import err, setup_django
+    from linewatch.errors import InputError
+
+    if not files and not from_discovery:
+        raise InputError("FILES", "", "give flow files (Zeek conn.log, NetFlow/IPFIX CSV) or --from-discovery")
+    if since and not from_discovery:
+        raise InputError("--since", since, "only with --from-discovery")
+    when = parse_since(since) if since else None
     setup_django()
     from linewatch.segmentation import analysis
 
     model = analysis.site_model(site, mapping, list(device or []) or None)
-    doc = analysis.conformance(site, files, model, publish=not no_events)
+    with Progress(TextColumn("classifying flows"), BarColumn(), MofNCompleteColumn(), console=err, transient=True,
+                  disable=as_json or not err.is_terminal) as bar:
+        task = bar.add_task("flows", total=None)
+        doc = analysis.conformance(site, list(files or []), model, publish=not no_events,
+                                   from_discovery=from_discovery, since=when,
+                                   progress=lambda n: bar.update(task, completed=n))
     emit(as_json, doc, lambda: _print_conformance(doc))
+
+
+def parse_since(text: str):
+    """`--since`: an ISO 8601 / report time (UTC unless it says), or an age such as 90m, 24h, 7d."""
+    import datetime as dt
+    import re
+
+    from linewatch.errors import InputError
+    from linewatch.events.sources._util import parse_time
+
+    m = re.fullmatch(r"\s*(\d+)\s*([mhd])\s*", text)
+    if m:
+        unit = {"m": "minutes", "h": "hours", "d": "days"}[m.group(2)]
+        return dt.datetime.now(dt.UTC) - dt.timedelta(**{unit: int(m.group(1))})
+    try:
+        return dt.datetime.fromtimestamp(parse_time(text) / 1000, dt.UTC)
+    except ValueError as exc:
+        raise InputError("--since", text, f"{exc} (expected e.g. 2026-11-20T08:00Z, 24h or 7d)") from None
 
 
 def _print_conformance(doc: dict) -> None:
     counts = ", ".join(f"{n} {k}" for k, n in doc["counts"].items() if n)
-    out.print(f"[bold]Flow conformance for {doc['site']}[/bold]: {doc['flows']} flow(s): {counts or 'none'}; "
+    disc = doc.get("discovery")
+    where = (f" ({disc['conversations']} discovery conversation(s)"
+             + (f" seen since {disc['since']}" if disc["since"] else "") + ")") if disc else ""
+    out.print(f"[bold]Flow conformance for {doc['site']}[/bold]: {doc['flows']} flow(s){where}: {counts or 'none'}; "
               f"{doc['events']} event(s) published")
     if doc["reported"]:
-        table = Table("class", "flow", "zones", "rule", "record")
+        table = Table("class", "flow", "zones", "rule", "record", "seen")
         for v in doc["reported"][:200]:
+            d = v.get("detail") or {}
+            seen = f"{d['packets']} pkt, {d['flows']} flow(s)" if d.get("packets") is not None else ""
             table.add_row(v["class"], f"{v['src']} -> {v['dst']} {v['service']}",
                           f"{v['from_zone'] or '?'} -> {v['to_zone'] or '?'}", _short(v["rule"]) if v["rule"] else "",
-                          v["origin"])
+                          v["origin"], seen)
         out.print(table)
+        if len(doc["reported"]) > 200:
+            out.print(f"  ... {len(doc['reported']) - 200} more; `--json` lists them all")
     for e in doc["errors"]:
         out.print(f"  {e['source']}:{e['place']}: {e['message']}", highlight=False)
 

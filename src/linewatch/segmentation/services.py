@@ -4,11 +4,13 @@
 configuration is refused with its place), then stores the text per site and asset; loading the same text again adds
 nothing. `stored_mapping(site)` returns the stored current configurations in the shape `plant.load_mapping` returns,
 so `segmentation check` and `reach --site` can run on them (the texts are written to the data folder, so rule
-origins stay `file:line` with the file name as loaded).
+origins stay `file:line` with the file name as loaded). `discovery_talkers(site)` hands the conversations passive
+discovery stored to flow conformance.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -128,3 +130,32 @@ def stored_mapping(site_slug: str) -> dict:
             target.with_name(target.name + ".format").write_text(fmt, encoding="utf-8")
         devices.setdefault(row.asset.name, {"config": []})["config"].append(target)
     return {"site": site_slug, "devices": devices, "source": "database"}
+
+
+def discovery_talkers(site: str, since: dt.datetime | None = None) -> list[dict]:
+    """The conversations passive discovery stored for `site` (`linewatch discover --site S --store`, the demo), those
+    seen at or after `since` when given, as talker documents with times in epoch milliseconds, for
+    `engine.conformance.flows_from_talkers`."""
+    from linewatch.discovery.models import Conversation
+
+    rows = Conversation.objects.filter(site__slug=site)
+    if since is not None:
+        rows = rows.filter(last_seen__gte=since)
+
+    def ms(t: dt.datetime | None) -> int | None:
+        return int(t.timestamp() * 1000) if t else None
+
+    return [{"client": c.client, "server": c.server, "transport": c.transport, "port": c.port, "service": c.service,
+             "packets": c.packets, "bytes": c.bytes, "flows": c.flows, "first_seen": ms(c.first_seen),
+             "last_seen": ms(c.last_seen)} for c in rows.order_by("client", "server", "transport", "port")]
+
+
+def discovery_stamp(site: str) -> tuple:
+    """Changes whenever the site's stored conversations do (for caching what is computed from them)."""
+    from django.db.models import Count, Max, Sum
+
+    from linewatch.discovery.models import Conversation
+
+    agg = Conversation.objects.filter(site__slug=site).aggregate(n=Count("id"), top=Max("id"), last=Max("last_seen"),
+                                                                 packets=Sum("packets"))
+    return (agg["n"], agg["top"], agg["last"] and agg["last"].isoformat(), agg["packets"])

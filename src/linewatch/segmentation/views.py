@@ -1,6 +1,8 @@
 """Segmentation pages: per site, the zones-and-conduits diagram with reachability from the real firewall configs
-overlaid, the attack path from an IT zone to the most exposed line drawn on it, its smallest fix, the zone matrix and
-the check list with drill-down to rules (file:line) and witness flows. VIEW_PLANT at the site, else 403/404."""
+overlaid, the attack path from an IT zone to the most exposed line drawn on it, its smallest fix, the zone matrix,
+the check list with drill-down to rules (file:line) and witness flows, and the flow conformance of the conversations
+passive discovery stored (reported only here: `segmentation conformance --from-discovery` publishes the events).
+VIEW_PLANT at the site, else 403/404."""
 
 from __future__ import annotations
 
@@ -50,9 +52,29 @@ def site_analysis(site: str, from_: str | None, to: str | None) -> dict:
 
     from linewatch.core.services import cached
     from linewatch.segmentation import analysis
+    from linewatch.segmentation.services import discovery_stamp
 
-    facts = hashlib.sha256(json.dumps(analysis.vulnerability_facts(site), sort_keys=True).encode()).hexdigest()
+    facts = hashlib.sha256(json.dumps([analysis.vulnerability_facts(site), discovery_stamp(site)], sort_keys=True,
+                                      default=str).encode()).hexdigest()
     return cached(f"segmentation:{site}:{from_}:{to}:{facts}", lambda: _site_analysis(site, from_, to))
+
+
+def discovery_conformance(site: str, model) -> dict:
+    """The stored discovery conversations against the policy, without publishing (the page only reports)."""
+    import datetime as dt
+
+    from linewatch.segmentation import analysis
+    from linewatch.segmentation.services import discovery_stamp
+
+    if not discovery_stamp(site)[0]:
+        return {"conversations": 0}
+    doc = analysis.conformance(site, [], model, publish=False, from_discovery=True)
+    for v in doc["reported"]:
+        d = v.get("detail") or {}
+        for k in ("first_seen", "last_seen"):
+            d[k + "_at"] = dt.datetime.fromtimestamp(d[k] / 1000, dt.UTC) if d.get(k) else None
+    return {"conversations": doc["discovery"]["conversations"], "counts": doc["counts"],
+            "reported": doc["reported"], "errors": doc["errors"]}
 
 
 def _site_analysis(site: str, from_: str | None, to: str | None) -> dict:
@@ -69,7 +91,8 @@ def _site_analysis(site: str, from_: str | None, to: str | None) -> dict:
         d_from, d_to = default_question(site, model)
         from_, to = from_ or d_from, to or d_to
     paths = analysis.attack_paths(site, from_, to, 3, model=model) if from_ and to else None
-    return {"configured": True, "report": report, "attack": paths, "from": from_, "to": to}
+    return {"configured": True, "report": report, "attack": paths, "from": from_, "to": to,
+            "conformance": discovery_conformance(site, model)}
 
 
 def site_segmentation(request, slug: str):

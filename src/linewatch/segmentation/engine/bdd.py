@@ -4,6 +4,10 @@ A packet is (in interface, out interface, connection state, src ip, dst ip, prot
 order is fixed (dynamic reordering off: it made builds 3.5x slower in the research bench): interface and state bits
 first, then src/dst IP bits interleaved from the most significant end (prefixes stay compact), protocol, ports.
 
+Address translation adds "ghost" fields os/od/ot/ou: the flow's original src/dst/ports as its source sent them. They
+are interleaved bit by bit with the real fields (so "ghost = real" is a linear-size BDD) and are constrained only in
+networks that translate; a set that does not mention them is the same BDD as without them.
+
 `dd.cudd` (CUDD in C) is used when importable; `dd.autoref` (pure Python, much slower) otherwise.
 """
 
@@ -32,8 +36,12 @@ except ImportError:  # pragma: no cover - fallback when the CUDD extension is mi
     BACKEND = "dd.autoref"
 
 IFACE_BITS = 6  # up to 63 interfaces per device; index 0 means "no interface" (locally generated/delivered)
-FIELDS = {"s": 32, "d": 32, "p": 8, "t": 16, "u": 16, "c": 2, "ii": IFACE_BITS, "oi": IFACE_BITS}
-# field letters: s src ip, d dst ip, p protocol, t dst port, u src port, c conntrack state, ii/oi in/out interface
+FIELDS = {"s": 32, "d": 32, "p": 8, "t": 16, "u": 16, "c": 2, "ii": IFACE_BITS, "oi": IFACE_BITS,
+          "os": 32, "od": 32, "ot": 16, "ou": 16}
+# field letters: s src ip, d dst ip, p protocol, t dst port, u src port, c conntrack state, ii/oi in/out interface;
+# os/od/ot/ou the original (pre-translation) s/d/t/u of the flow
+GHOST = {"s": "os", "d": "od", "t": "ot", "u": "ou"}
+REAL_BITS = sum(w for f, w in FIELDS.items() if f not in GHOST.values())
 
 
 class PacketSpace:
@@ -44,8 +52,10 @@ class PacketSpace:
         order = [f"ii{i}" for i in range(IFACE_BITS)] + [f"oi{i}" for i in range(IFACE_BITS)]
         order += ["c0", "c1"]
         for i in range(32):
-            order += [f"s{i}", f"d{i}"]
-        order += [f"p{i}" for i in range(8)] + [f"t{i}" for i in range(16)] + [f"u{i}" for i in range(16)]
+            order += [f"s{i}", f"d{i}", f"os{i}", f"od{i}"]
+        order += [f"p{i}" for i in range(8)]
+        for f in ("t", "u"):
+            order += [v for i in range(16) for v in (f"{f}{i}", f"o{f}{i}")]
         self.bdd.declare(*order)
         if BACKEND == "dd.cudd":
             self.bdd.configure(reordering=False)
@@ -55,7 +65,7 @@ class PacketSpace:
         self._cube: dict = {}
         self.memo_matches = False
         self._swap = {}
-        for f, g in (("s", "d"), ("t", "u")):
+        for f, g in (("s", "d"), ("t", "u"), ("os", "od"), ("ot", "ou")):
             for i in range(FIELDS[f]):
                 self._swap[f"{f}{i}"] = f"{g}{i}"
                 self._swap[f"{g}{i}"] = f"{f}{i}"
@@ -184,8 +194,8 @@ class PacketSpace:
                 vals[f"{d}{i}"] = bool((idx >> (IFACE_BITS - 1 - i)) & 1)
         return self.bdd.let(vals, u)
 
-    def pick(self, u) -> Packet | None:
-        """One concrete packet of a set (unconstrained bits are 0)."""
+    def pick(self, u, original: bool = False) -> Packet | None:
+        """One concrete packet of a set (unconstrained bits are 0); `original`: its ghost (untranslated) header."""
         if u == self.false:
             return None
         a = self.bdd.pick(u)
@@ -196,6 +206,8 @@ class PacketSpace:
                 v = (v << 1) | int(bool(a.get(f"{f}{i}", False)))
             return v
 
+        if original:
+            return Packet(field("os"), field("od"), field("p"), field("ou"), field("ot"), STATES[field("c")])
         return Packet(field("s"), field("d"), field("p"), field("u"), field("t"), STATES[field("c")])
 
     def packet(self, p: Packet):
@@ -203,7 +215,51 @@ class PacketSpace:
                 & self.value("u", p.sport) & self.value("c", STATES.index(p.state)))
 
     def count(self, u) -> int:
-        return int(self.bdd.count(u, nvars=len(self.bdd.vars)))
+        """Packets in a set that does not mention the ghost fields."""
+        return int(self.bdd.count(u, nvars=REAL_BITS))
+
+    # --- address translation (see reach.py for where each step happens) ----------------------------
+    def ghost_equal(self, fields=("s", "d", "t", "u")):
+        """Ghost fields equal to the real ones: the flows as their sources send them."""
+        key = ("ghost_equal", tuple(fields))
+        node = self._cube.get(key)
+        if node is None:
+            node = self.true
+            for f in fields:
+                g = GHOST[f]
+                for i in reversed(range(FIELDS[f])):
+                    a, b = self.bdd.var(f"{f}{i}"), self.bdd.var(f"{g}{i}")
+                    node &= (a & b) | (~a & ~b)
+            self._cube[key] = node
+        return node
+
+    def forget(self, u, fields):
+        """∃ the bits of some fields: what a rewrite of those fields starts from."""
+        return self.bdd.exist([v for f in fields for v in self.vars(f)], u)
+
+    def originals(self, u):
+        """The flows (by ghost fields) of a set, whatever their real headers now are."""
+        return self.forget(u, ("s", "d", "t", "u"))
+
+    def rewrite(self, u, addr_field: str, pool, port_field: str, ports):
+        """Packets of `u` with `addr_field` rewritten to any address of `pool` (None: kept) and, for protocols with
+        ports, `port_field` to any port of `ports` (None: kept)."""
+        if pool is not None:
+            u = self.forget(u, (addr_field,)) & pool
+        if ports is not None:
+            with_ports = self.protocols(PORT_PROTOCOLS)
+            u = (u & ~with_ports) | (self.forget(u & with_ports, (port_field,)) & ports)
+        return u
+
+    def untranslate(self, reply, before, after, fields):
+        """Replies of translated flows put back as conntrack does: `before`/`after` are the forward packets before
+        and after one device's translation (state removed); `fields` the reply fields that translation changed.
+        Returns (replies translated back, replies of flows this device did not translate)."""
+        mine = self.swap(after)
+        hit = reply & mine
+        if hit == self.false:
+            return self.false, reply
+        return self.forget(hit, fields) & self.swap(before), reply & ~mine
 
 
 def compile_device(space: PacketSpace, device: Device, hook: str, iface_index: dict[str, int]) -> dict:

@@ -11,10 +11,14 @@ Each flow crossing a zone boundary falls in one class:
 | insufficient-info | | a construct the engine does not understand decides it | |
 | blocked-attempt | | deny, and the session never came up (Zeek S0/REJ) | the firewall did its job (counted, no event) |
 
+Traffic inside one zone, and to a limited broadcast (255.255.255.255) or multicast group (link-local: it crosses no
+router), is counted, not classified.
+
 Flows are grouped by (source, destination, protocol, destination port) first, and each group is decided once by a
 concrete first-match trace through the modelled devices (exact for that packet, any source port). Readers: Zeek
-conn.log (TSV or JSON, via the events pipeline's Zeek parser) and NetFlow/IPFIX CSV in nfdump (`-o csv`), softflowd
-or IPFIX information-element column names. Broken rows are reported by file:line; good rows are still used.
+conn.log (TSV or JSON, via the events pipeline's Zeek parser), NetFlow/IPFIX CSV in nfdump (`-o csv`), softflowd
+or IPFIX information-element column names, and the talkers passive discovery stored (`flows_from_talkers`). Broken
+rows are reported by file:line; good rows are still used.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from __future__ import annotations
 import csv
 import io
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -44,7 +48,8 @@ class Flow:
     dport: int = 0
     established: bool | None = None  # None: the source does not say (NetFlow)
     time: int = 0  # epoch milliseconds
-    origin: str = ""  # file:line
+    origin: str = ""  # file:line, or the talker
+    detail: dict = field(default_factory=dict)  # what the source adds (a talker's counts and last seen)
 
     @property
     def service(self) -> str:
@@ -68,7 +73,8 @@ class Verdict:
         return {"class": self.kind, "severity": SEVERITY.get(self.kind, "info"), "src": f.src, "dst": f.dst,
                 "service": f.service, "sport": f.sport, "established": f.established, "time": f.time,
                 "origin": f.origin, "from_zone": self.from_zone, "to_zone": self.to_zone,
-                "conduits": self.conduits, "rule": self.rule, "hops": self.hops, "count": self.count}
+                "conduits": self.conduits, "rule": self.rule, "hops": self.hops, "count": self.count,
+                "detail": f.detail}
 
 
 # --- readers ----------------------------------------------------------------------------------------------
@@ -201,6 +207,44 @@ def read_flows(data: bytes, name: str) -> tuple[list[Flow], list[InputError]]:
     return read_flow_csv(text, name)
 
 
+# A talker keeps no client port: its trace uses the first port of the dynamic range (RFC 6335), what a client's
+# ephemeral port is on most stacks, so a rule matching `--sport 1024:65535` decides it as it would the real flow.
+TALKER_SPORT = 49152
+_TRANSPORTS = {"tcp": 6, "udp": 17, "sctp": 132}
+
+
+def flows_from_talkers(talkers: Iterable[dict], name: str = "discovery") -> tuple[list[Flow], list[InputError]]:
+    """Observed flows from discovery talkers (client, server, transport, port, first/last seen in epoch ms, packets,
+    bytes, flows), one flow per talker. The origin names the talker, so its event uid stays the same on every run.
+    IPv6 talkers are skipped (the engine models IPv4)."""
+    flows: list[Flow] = []
+    errors: list[InputError] = []
+    for n, t in enumerate(talkers, start=1):
+        where = f"talker {n}"
+        try:
+            src, dst = ipaddress.ip_address(str(t["client"])), ipaddress.ip_address(str(t["server"]))
+            proto = _TRANSPORTS.get(str(t.get("transport", "")).lower())
+            if proto is None:
+                raise ValueError(f"unknown transport {t.get('transport')!r}")
+            dport = _port(str(t.get("port", 0)))
+        except (KeyError, ValueError) as exc:
+            errors.append(InputError(name, where, str(exc)))
+            continue
+        if src.version != 4 or dst.version != 4:
+            continue
+        label = f"{name}:{src}->{dst}:{t.get('transport', '').lower()}/{dport}"
+        detail = {k: t.get(k) for k in ("service", "packets", "bytes", "flows", "first_seen", "last_seen")}
+        flows.append(Flow(str(src), str(dst), proto, TALKER_SPORT, dport, None, int(t.get("first_seen") or 0), label,
+                          detail))
+    return flows, errors
+
+
+def link_local(ip: str) -> bool:
+    """A limited broadcast or a multicast group: heard on the segment, routed by no modelled firewall."""
+    a = ipaddress.IPv4Address(ip)
+    return a.is_multicast or a == ipaddress.IPv4Address("255.255.255.255")
+
+
 # --- classification ---------------------------------------------------------------------------------------------
 class Conformance:
     def __init__(self, checker: Checker) -> None:
@@ -232,7 +276,7 @@ class Conformance:
         return None if v.kind == "same-zone" else v
 
     def _decide(self, flow: Flow, a: str | None, b: str | None) -> Verdict:
-        if a == b and a is not None:
+        if (a == b and a is not None) or link_local(flow.dst):
             return Verdict("same-zone", flow, a, b)
         if a is None or b is None:
             return Verdict("unknown-path", flow, a, b)
@@ -259,11 +303,16 @@ class Conformance:
             return Verdict("blocked-attempt", flow, a, b, conduits, hop_dicts, decided.rule if decided else "")
         return Verdict("bypass", flow, a, b, conduits, hop_dicts, decided.rule if decided else "")
 
-    def run(self, flows: Iterable[Flow]) -> tuple[list[Verdict], dict[str, int]]:
+    def run(self, flows: Iterable[Flow], progress: Callable[[int], None] | None = None,
+            ) -> tuple[list[Verdict], dict[str, int]]:
+        """Classify every flow; `progress(n)` is called every 1,000 flows (and at the end) for a progress bar."""
         out: list[Verdict] = []
         counts = dict.fromkeys(CLASSES, 0)
         counts["same-zone"] = 0
-        for f in flows:
+        n = 0
+        for n, f in enumerate(flows, start=1):
+            if progress is not None and n % 1000 == 0:
+                progress(n)
             v = self.classify(f)
             if v is None:
                 counts["same-zone"] += 1
@@ -271,4 +320,6 @@ class Conformance:
             counts[v.kind] += 1
             if v.kind in REPORTED:
                 out.append(v)
+        if progress is not None:
+            progress(n)
         return out, counts

@@ -16,7 +16,7 @@ Replies of a translated connection are translated back (connection tracking), so
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 IPv4Network = ipaddress.IPv4Network
 
@@ -119,7 +119,7 @@ class Rule:
 
 
 NAT_STAGES = ("pre", "post")
-NAT_ACTIONS = ("dnat", "snat", "masquerade", "none")
+NAT_ACTIONS = ("dnat", "snat", "masquerade", "redirect", "none")
 
 
 @dataclass(frozen=True)
@@ -127,8 +127,8 @@ class NatRule:
     """One address translation rule, in Linux terms (see the module docstring).
 
     `to_addresses` is the pool a field is rewritten to (one address is a /32; a pool is any of its addresses);
-    empty for masquerade (the out interface's address) and for "none". `to_ports` rewrites the destination port
-    (DNAT) or the source port (SNAT/masquerade); None keeps it.
+    empty for masquerade (the out interface's address), redirect (stage pre: the in interface's address) and "none".
+    `to_ports` rewrites the destination port (DNAT, redirect) or the source port (SNAT/masquerade); None keeps it.
     """
 
     stage: str  # pre | post
@@ -139,12 +139,51 @@ class NatRule:
     to_ports: PortRange | None = None
     text: str = ""
     unsupported: Unsupported | None = None  # a construct of this rule we cannot evaluate: its packets are unknown
+    # a rule reached through a jump to a user chain, flattened: it also needs every `also` match (the jumps on the
+    # way) and none of the `unless` ones (RETURNs before it in those chains)
+    also: tuple[Match, ...] = ()
+    unless: tuple[Match, ...] = ()
+
+    def applies(self, p: Packet) -> bool:
+        return (self.match.matches(p) and all(m.matches(p) for m in self.also)
+                and not any(m.matches(p) for m in self.unless))
 
     def __post_init__(self) -> None:
         if self.stage not in NAT_STAGES or self.action not in NAT_ACTIONS:
             raise ValueError(f"bad NAT rule {self.stage}/{self.action} at {self.origin}")
         if self.action in ("dnat", "snat") and not self.to_addresses and self.to_ports is None:
             raise ValueError(f"{self.action} at {self.origin} translates to nothing")
+        if (self.action in ("dnat", "redirect") and self.stage != "pre") or (
+                self.action in ("snat", "masquerade") and self.stage != "post"):
+            raise ValueError(f"{self.action} at {self.origin} cannot be in stage {self.stage}")
+
+    def translate(self, p: Packet, iface_address: int | None) -> Packet | None:
+        """The concrete packet after this rule (the first address and port of a pool; `iface_address` is the out
+        interface's for masquerade, the in interface's for redirect). None when it cannot be translated."""
+        ports = p.proto in PORT_PROTOCOLS and self.to_ports is not None
+        port = self.to_ports.lo if ports else None  # type: ignore[union-attr]
+        if self.action in ("masquerade", "redirect"):
+            if iface_address is None:
+                return None
+            addr = iface_address
+        else:
+            addr = int(self.to_addresses[0].network_address) if self.to_addresses else None
+        if self.action in ("dnat", "redirect"):
+            return replace(p, dst=p.dst if addr is None else addr, dport=p.dport if port is None else port)
+        if self.action in ("snat", "masquerade"):
+            return replace(p, src=p.src if addr is None else addr, sport=p.sport if port is None else port)
+        return p
+
+
+def nat_decision(device: Device, stage: str, p: Packet) -> NatRule | None:
+    """The first NAT rule of a stage (over the device's rule sets in order) that matches a NEW packet."""
+    if p.state != "NEW":
+        return None  # packets of known connections are translated by conntrack, not by the rules
+    for rs in device.rulesets:
+        for r in rs.nat:
+            if r.stage == stage and r.applies(p):
+                return r
+    return None
 
 
 @dataclass

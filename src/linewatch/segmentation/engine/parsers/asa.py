@@ -7,9 +7,9 @@ network|service|protocol` (nested), `access-list NAME extended|standard`, `acces
 applies (higher to lower passes, the rest is dropped), `same-security-traffic permit inter-interface|intra-interface`,
 statefulness (replies of accepted connections pass), `route` statics.
 
-Reported: NAT (`nat` in objects or at top level, legacy `static`/`global`: translations change addresses, so every
-answer through the device becomes insufficient information), transparent mode, VPN, FQDN/IPv6 objects, ICMP types,
-time ranges, and anything else not listed here.
+NAT (8.3+ object NAT and twice NAT) becomes `NatRule`s (see `asa_nat`). Reported: legacy pre-8.3 NAT (`nat (if)
+id`, `static`, `global`: device-wide, their access lists name mapped addresses), transparent mode, VPN, FQDN/IPv6
+objects, ICMP types, time ranges, and anything else not listed here.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from __future__ import annotations
 import ipaddress
 
 from linewatch.segmentation.engine.model import Chain, Match, Route, Rule, RuleSet
+from linewatch.segmentation.engine.parsers import asa_nat
 from linewatch.segmentation.engine.parsers.cisco import Block, Groups, acl_entry, blocks, entry_rules
 from linewatch.segmentation.engine.parsers.common import (
     STATEFUL,
@@ -51,6 +52,7 @@ def parse(text: str, source: str) -> RuleSet:
     global_acl: tuple[str, int] | None = None
     same_inter = same_intra = 0  # line of the permit, 0 = not permitted
     ifaces: list[dict] = []
+    nats: list[asa_nat.NatLine] = []
     for b in roots:
         w = b.words
         head = w[0].lower()
@@ -61,7 +63,7 @@ def parse(text: str, source: str) -> RuleSet:
                 g.names[w[2]] = w[1]
                 acct.use(b.line)
             elif head == "object" and len(w) >= 3 and w[1] in ("network", "service"):
-                _object(acct, g, b, w)
+                _object(acct, g, b, w, nats)
             elif head == "object-group" and len(w) >= 3:
                 _group(acct, g, b, w)
             elif head == "access-list" and len(w) >= 3:
@@ -84,8 +86,11 @@ def parse(text: str, source: str) -> RuleSet:
                 acct.use(b.line)
             elif head == "route" and len(w) >= 5:
                 _route(rs, acct, b, w)
+            elif head == "nat" and len(w) > 1 and "," in w[1]:
+                nats.append(asa_nat.NatLine(b.line, b.text, w))
             elif head in ("nat", "static", "global"):
-                acct.report(b.line, b.text, "NAT changes addresses: not modelled", blocking=True)
+                acct.report(b.line, b.text, "pre-8.3 NAT (access lists name mapped addresses) is not modelled",
+                            blocking=True)
             elif head == "firewall" and "transparent" in w:
                 acct.report(b.line, b.text, "transparent (bridging) mode is not modelled", blocking=True)
             elif head in VPN:
@@ -108,6 +113,7 @@ def parse(text: str, source: str) -> RuleSet:
                                            etext))
         rs.chains[chain.name] = chain
     _policy(rs, acct, ifaces, acls, groups_in, groups_out, global_acl, same_inter, same_intra)
+    asa_nat.build(rs, acct, g, {i["nameif"]: (i["hw"], i["nameif"]) for i in ifaces if i["nameif"]}, nats)
     return rs
 
 
@@ -143,13 +149,13 @@ def _interface(rs: RuleSet, acct: Accountant, b: Block) -> dict:
     return info
 
 
-def _object(acct: Accountant, g: Groups, b: Block, w: list[str]) -> None:
+def _object(acct: Accountant, g: Groups, b: Block, w: list[str], nats: list[asa_nat.NatLine]) -> None:
     acct.use(b.line)
     kind, name = w[1], w[2]
     members = g.define(kind, name)
     for c in b.children:
         if c.words[0] == "nat":
-            acct.report(c.line, c.text, "NAT changes addresses: not modelled", blocking=True)
+            nats.append(asa_nat.NatLine(c.line, c.text, c.words, name))
             continue
         if c.words[0] == "description":
             acct.ignore(c.line)

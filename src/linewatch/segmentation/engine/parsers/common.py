@@ -9,13 +9,14 @@ filtering (`ignore`, e.g. hostname, logging, routing protocols), or reported as 
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from linewatch.segmentation.engine.model import (
     PROTOCOLS,
     Chain,
     Interface,
     Match,
+    NatRule,
     PortRange,
     Rule,
     RuleSet,
@@ -261,3 +262,200 @@ def policy_ruleset(rs: RuleSet, acct: Accountant, policies: list[Policy], defaul
 
 def strip_quotes(s: str) -> str:
     return s[1:-1] if len(s) >= 2 and s[0] == s[-1] and s[0] in "\"'" else s
+
+
+# --- address translation (NatRule) -------------------------------------------------------------------------------
+def nat_problem(rs: RuleSet, acct: Accountant, line: int, text: str, why: str, stage: str | None = None,
+                match: Match | None = None) -> None:
+    """A NAT construct that cannot be modelled: its packets (those `match` selects, any when None) become
+    insufficient information in the stage(s) it might translate, instead of every answer through the device."""
+    u = acct.report(line, text, why)
+    for st in (stage,) if stage else ("pre", "post"):
+        m = match or Match()
+        if st == "pre" and (m.out_ifaces or m.out_negated):  # before routing there is no out interface yet
+            m = replace(m, out_ifaces=(), out_negated=False)
+        rs.nat.append(NatRule(st, "none", m, f"{rs.source}:{line}", text=text.strip(), unsupported=u))
+
+
+def host_count(nets) -> int:
+    return sum(n.num_addresses for n in nets)
+
+
+def one_to_one(real: tuple, mapped: tuple) -> str | None:
+    """Why a static (one-to-one) translation of `real` to `mapped` cannot be a NatRule, or None.
+
+    A NatRule rewrites to any address of its pool, so a static translation is exact only between single hosts; a
+    subnet to an equal-sized subnet is a prefix mapping (NETMAP), which the model does not have."""
+    if not real or not mapped:
+        return "a static translation of 'any'"
+    if host_count(real) == 1 and host_count(mapped) == 1:
+        return None
+    a, b = host_count(real), host_count(mapped)
+    if a == b:
+        return f"static one-to-one translation of {a} addresses (a subnet mapping, NETMAP) is not modelled"
+    return f"static translation of {a} addresses to {b} is not modelled (only host to host)"
+
+
+def static_nat(rs: RuleSet, real: tuple, mapped: tuple, real_ifs: tuple[str, ...], mapped_ifs: tuple[str, ...],
+               origin: str, text: str, proto: int | None = None, real_port: int | None = None,
+               mapped_port: int | None = None, problem: Unsupported | None = None,
+               identity: bool = False, inbound: bool = True) -> None:
+    """A bidirectional static translation as two NatRules: the inbound half (stage pre, destination `mapped` -> `real`
+    arriving on a mapped-side interface) and the outbound half (stage post, source `real` -> `mapped` leaving by a
+    mapped-side interface). `identity`: both halves match and translate nothing (action none)."""
+    base: dict = {}
+    if proto is not None:
+        base["protocols"] = (proto,)
+    pre = dict(base, dst=tuple(mapped))
+    post = dict(base, src=tuple(real))
+    if real_port is not None and mapped_port is not None:
+        pre["dports"] = (PortRange(mapped_port, mapped_port),)
+        post["sports"] = (PortRange(real_port, real_port),)
+    if mapped_ifs:
+        pre["in_ifaces"] = mapped_ifs
+        post["out_ifaces"] = mapped_ifs
+    if real_ifs:
+        post["in_ifaces"] = real_ifs
+    if inbound:
+        rs.nat.append(NatRule("pre", "none" if identity or problem else "dnat", Match(**pre), origin,
+                              () if identity or problem else tuple(real),
+                              None if identity or problem or real_port is None else PortRange(real_port, real_port),
+                              text, problem))
+    rs.nat.append(NatRule("post", "none" if identity or problem else "snat", Match(**post), origin,
+                          () if identity or problem else tuple(mapped),
+                          None if identity or problem or mapped_port is None else PortRange(mapped_port, mapped_port),
+                          text, problem))
+
+
+def routed_to(rs: RuleSet, ifaces: tuple[str, ...], dst: tuple, cache: dict | None = None) -> tuple | None:
+    """The part of `dst` (() = any) the configuration's own routes (connected + static, longest prefix) send out one
+    of `ifaces`: a vendor rule naming a destination zone before destination NAT selects by the route of the original
+    destination. None when the configuration has no routes to tell. `cache` keeps the region per interface set."""
+    key = tuple(sorted(ifaces))
+    if cache is not None and key in cache:
+        region = cache[key]
+    else:
+        region = _routed_region(rs, ifaces)
+        if cache is not None:
+            cache[key] = region
+    if region is None:
+        return None
+    targets = dst or (ipaddress.IPv4Network("0.0.0.0/0"),)
+    out_nets: list[ipaddress.IPv4Network] = []
+    for d in targets:
+        for r in region:
+            if r.subnet_of(d):
+                out_nets.append(r)
+            elif d.subnet_of(r):
+                out_nets.append(d)
+    return tuple(ipaddress.collapse_addresses(out_nets))
+
+
+def _routed_region(rs: RuleSet, ifaces: tuple[str, ...]) -> list | None:
+    table: list[tuple[ipaddress.IPv4Network, str | None]] = []
+    for name, itf in rs.interfaces.items():
+        table.extend((n, name) for n in itf.networks)
+    for r in rs.routes:
+        out = r.interface
+        if out is None and r.next_hop is not None:
+            out = next((n for n, itf in rs.interfaces.items() if any(r.next_hop in x for x in itf.networks)), None)
+        table.append((r.prefix, out))
+    if not table:
+        return None
+    wanted = set(ifaces)
+    mine = [p for p, out in table if out in wanted]
+    other = [p for p, out in table if out not in wanted]
+    region: list[ipaddress.IPv4Network] = []
+    for p in mine:
+        parts = [p]
+        for q in other:
+            if q.prefixlen > p.prefixlen and q.subnet_of(p):
+                parts = [x for part in parts for x in (part.address_exclude(q) if q.subnet_of(part) else (part,))]
+        region.extend(parts)
+    return region
+
+
+def covers(outer: tuple, inner: tuple) -> bool | None:
+    """Does address set `outer` (() = any) hold all of `inner`: True, False (disjoint) or None (in part)."""
+    if not outer:
+        return True
+    if not inner:
+        return None
+    inside = [any(i.subnet_of(o) for o in outer) for i in inner]
+    if all(inside):
+        return True
+    if not any(i.overlaps(o) for i in inner for o in outer):
+        return False
+    return None
+
+
+def _port_cover(outer: tuple[PortRange, ...], inner: tuple[PortRange, ...]) -> bool | None:
+    if not outer:
+        return True
+    if not inner:
+        return None
+    if all(any(o.lo <= i.lo and i.hi <= o.hi for o in outer) for i in inner):
+        return True
+    if not any(o.lo <= i.hi and i.lo <= o.hi for o in outer for i in inner):
+        return False
+    return None
+
+
+def pre_nat_policies(policies: list[Policy], dnats: list[NatRule]) -> list[Policy]:
+    """Policies written against pre-NAT destinations (PAN-OS security rules), made to mean the same in the Linux-order
+    model whose filter sees the translated destination: before each policy, a copy per destination-NAT rule whose
+    original destinations (and ports) the policy names, matching the translated address (and port) instead.
+
+    Exact for translated packets; a copy also matches packets sent to the translated address directly from the same
+    zone and source (the model has no conntrack original-destination match to tell them apart). A policy naming only
+    part of a rule's original destinations or ports makes its copy insufficient information."""
+    out: list[Policy] = []
+    for p in policies:
+        if not p.disabled:
+            for n in dnats:
+                q = _translated_view(p, n)
+                if q is not None:
+                    out.append(q)
+        out.append(p)
+    return out
+
+
+def _translated_view(p: Policy, n: NatRule) -> Policy | None:
+    m = n.match
+    if p.from_ifaces and m.in_ifaces and not set(p.from_ifaces) & set(m.in_ifaces):
+        return None
+    partial: list[str] = []
+    if p.dst_negated:
+        partial.append("a negated destination")
+    c = covers(p.dst, m.dst) if not p.dst_negated else None
+    if c is False:
+        return None
+    if c is None and not p.dst_negated:
+        partial.append("part of its original destinations")
+    services: list[Svc] = []
+    for s in p.services or [ANY_SVC]:
+        if s.proto is not None and m.protocols and s.proto not in m.protocols:
+            continue
+        if n.to_ports is None or not s.dports:
+            services.append(s)
+            continue
+        pc = _port_cover(s.dports, m.dports)
+        if pc is False:
+            continue
+        if pc is None:
+            partial.append("part of its original ports")
+        services.append(Svc(s.proto, (n.to_ports,), s.sports, s.icmp_typed))
+    if not services:
+        return None
+    if not p.dst and n.to_ports is None and not partial:
+        return None  # destination any, port kept: the policy itself already matches the translated packets
+    if not p.services and m.protocols:
+        services = [Svc(x) for x in m.protocols]
+    q = Policy(**{**p.__dict__, "services": services})
+    q.name = f"{p.name} (pre-NAT destination, translated by {n.origin})"
+    q.dst, q.dst_negated = n.to_addresses, False
+    if not q.from_ifaces:
+        q.from_ifaces = m.in_ifaces
+    if partial and not q.problem:
+        q.problem = f"policy names {' and '.join(partial)} of the destination NAT at {n.origin}"
+    return q

@@ -7,7 +7,8 @@ services, `firewall policy` in order (srcintf/dstintf as interfaces or zones, sr
 action accept/deny, status disable), the implicit deny at the end, statefulness (replies of accepted sessions pass),
 `router static` routes.
 
-Reported: NAT (`set nat enable`, VIPs, central SNAT: they change addresses), policy6/IPv6, identity-based policies
+Address translation: VIPs named by policies, IP pools and each policy's `set nat enable` become `NatRule`s (see
+`fortios_nat`). Reported: central SNAT (device-wide), IPv6 VIPs, policy6/IPv6, identity-based policies
 (users, groups, internet-service), non-`always` schedules, FQDN/geography/dynamic/wildcard addresses, ICMP types,
 local-in policies, VPN, and anything else not listed here.
 """
@@ -18,7 +19,7 @@ import ipaddress
 
 from linewatch.errors import InputError
 from linewatch.segmentation.engine.model import Match, PortRange, Route, RuleSet
-from linewatch.segmentation.engine.parsers import hier
+from linewatch.segmentation.engine.parsers import fortios_nat, hier
 from linewatch.segmentation.engine.parsers.common import (
     Accountant,
     ParseProblem,
@@ -53,7 +54,7 @@ IGNORED_FIREWALL = {"schedule", "ssl-ssh-profile", "profile-protocol-options", "
                     "identity-based-route", "shaper", "shaping-policy", "shaping-profile", "address6-template",
                     "internet-service-name", "auth-portal", "ipmacbinding", "access-proxy", "DoS-policy", "ttl-policy",
                     "service category", "wildcard-fqdn", "traffic-class", "region", "city", "country"}
-BLOCKING_FIREWALL = {"vip", "vipgrp", "central-snat-map", "ippool", "vip6", "vip46", "vip64"}
+NAT_FIREWALL = {"vip", "vipgrp", "ippool"}  # modelled in fortios_nat
 
 
 class _Entry:
@@ -173,9 +174,14 @@ def _build(rs: RuleSet, acct: Accountant, sections) -> None:
         elif path == "router static":
             for e in entries:
                 _route(rs, acct, e)
-        elif family == "firewall" and top.split()[1:2] and top.split()[1] in BLOCKING_FIREWALL:
+        elif family == "firewall" and " ".join(top.split()[1:]) in NAT_FIREWALL:
+            continue
+        elif top == "firewall central-snat-map":
             for e in entries:
-                acct.report(e.line, f"edit {e.name}", f"{top}: address translation is not modelled", blocking=True)
+                acct.report(e.line, f"edit {e.name}", "central SNAT (central NAT mode) is not modelled", blocking=True)
+        elif top in ("firewall vip6", "firewall vip46", "firewall vip64"):
+            for e in entries:
+                acct.report(e.line, f"edit {e.name}", f"{top}: IPv6 NAT is not modelled (only IPv4)")
         elif top in ("firewall policy6", "firewall address6", "firewall addrgrp6", "firewall policy64",
                      "firewall policy46"):
             if entries:
@@ -191,6 +197,9 @@ def _build(rs: RuleSet, acct: Accountant, sections) -> None:
             if entries:
                 acct.report(line, f"config {path}", f"config {path} is not modelled")
     ctx = (addresses, groups, services, service_groups)
+    vip_map, vip_groups = fortios_nat.vips(acct, merged)
+    used_vips: list[fortios_nat.Vip] = []
+    vctx = (vip_map, vip_groups, used_vips)
     zone_members = {z: m or nothing(f"zone {z}") for z, (m, _i, _l) in zones.items()}
     out: list[Policy] = []
     for e in policies:
@@ -204,8 +213,7 @@ def _build(rs: RuleSet, acct: Accountant, sections) -> None:
         p.disabled = get("status", ["enable"])[0][:1] == ["disable"]
         action = get("action", ["deny"])[0][0]
         p.action = {"accept": "accept", "deny": "drop"}.get(action, "drop")
-        for key, why in (("nat", "source NAT on the policy changes addresses"),
-                         ("service-negate", "a negated service"), ("internet-service", "internet-service objects"),
+        for key, why in (("service-negate", "a negated service"), ("internet-service", "internet-service objects"),
                          ("srcaddr-negate", None), ("dstaddr-negate", None)):
             if key in v and v[key][0][:1] == ["enable"] and why:
                 p.problem, p.problem_line, p.problem_text = f"{why} is not modelled", v[key][1], v[key][2]
@@ -225,7 +233,7 @@ def _build(rs: RuleSet, acct: Accountant, sections) -> None:
             where = "srcaddr"
             p.src = _addresses(ctx, get("srcaddr")[0])
             where = "dstaddr"
-            p.dst = _addresses(ctx, get("dstaddr")[0])
+            p.dst = _addresses(ctx, get("dstaddr")[0], vips=vctx if not p.disabled else None)
             where = "service"
             p.services = _services(ctx, get("service")[0])
             p.src_negated = get("srcaddr-negate", ["disable"])[0][:1] == ["enable"]
@@ -240,6 +248,7 @@ def _build(rs: RuleSet, acct: Accountant, sections) -> None:
                  f"zone {z}: intrazone allow") for z, (_m, intra, line) in zones.items() if intra]
     first = policies[0].line if policies else 0
     policy_ruleset(rs, acct, out, defaults, "drop", f"{src}:{first}", "implicit deny (policy 0)")
+    fortios_nat.build(rs, acct, policies, out, used_vips, fortios_nat.pools(acct, merged))
 
 
 def _interface(rs: RuleSet, acct: Accountant, e: _Entry) -> None:
@@ -272,13 +281,22 @@ def _ifaces(names: list[str], zones: dict[str, tuple[str, ...]]) -> tuple[str, .
     return tuple(i for n in names for i in zones.get(n, (n,)))
 
 
-def _addresses(ctx, names: list[str], depth: int = 0) -> tuple:
+def _addresses(ctx, names: list[str], depth: int = 0, vips=None) -> tuple:
+    """Addresses of names; `vips` (VIPs, VIP groups, the used list) when a VIP may be named: a destination VIP is its
+    mapped address, the destination the policy sees after the VIP's translation."""
     addresses, groups, _s, _g = ctx
     if not names:
         raise ParseProblem("no address given")
     out: list = []
     for n in names:
-        if n in addresses:
+        if vips is not None and (n in vips[0] or n in vips[1]):
+            for v in ([n] if n in vips[0] else vips[1][n]):
+                if v not in vips[0]:
+                    raise ParseProblem(f"vip {v} is not modelled" if v == n else f"vipgrp {n}: vip {v} is not "
+                                       "defined or not modelled")
+                vips[2].append(vips[0][v])
+                out.extend(vips[0][v].mapped)
+        elif n in addresses:
             e = addresses[n]
             kind = e.values.get("type", (["ipmask"], 0, ""))[0][0]
             if kind == "ipmask":
@@ -303,7 +321,7 @@ def _addresses(ctx, names: list[str], depth: int = 0) -> tuple:
             members = g.values.get("member", ([], 0, ""))[0]
             if not members:
                 raise ParseProblem(f"addrgrp {n} is empty")
-            sub = _addresses(ctx, members, depth + 1)
+            sub = _addresses(ctx, members, depth + 1, vips)
             if not sub:
                 return ()
             out.extend(sub)

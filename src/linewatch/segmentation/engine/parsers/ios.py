@@ -8,8 +8,9 @@ destination B` with `service-policy type inspect`, `class-map type inspect match
 match protocol), `policy-map type inspect` with inspect (stateful: replies return), pass (one way) and drop, the
 class-default drop; same-zone traffic passes, zone to non-zone is dropped, non-zone to non-zone passes.
 
-Reported: NAT translations and CBAC `ip inspect` on an interface (both change what passes: every answer through the
-device becomes insufficient information), IPv6, PBR, VRFs, self-zone pairs, anything else not listed here.
+NAT (`ip nat inside|outside source ...` with the interfaces' `ip nat inside|outside` roles) becomes `NatRule`s (see
+`ios_nat`). Reported: CBAC `ip inspect` on an interface (it changes what passes: every answer through the device
+becomes insufficient information), IPv6, PBR, VRFs, self-zone pairs, anything else not listed here.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import ipaddress
 
 from linewatch.segmentation.engine.model import Chain, Match, Route, Rule, RuleSet
+from linewatch.segmentation.engine.parsers import ios_nat
 from linewatch.segmentation.engine.parsers.cisco import Block, Entry, Groups, acl_entry, acl_kind, blocks, entry_rules
 from linewatch.segmentation.engine.parsers.common import (
     STATEFUL,
@@ -88,17 +90,18 @@ def parse(text: str, source: str) -> RuleSet:
     pairs: list[tuple[Block, str, str, str | None]] = []  # (block, source zone, destination zone, policy)
     classes: dict[str, tuple[Block, str]] = {}
     policies: dict[str, Block] = {}
+    nats: list[tuple[int, str, list[str]]] = []
     for b in roots:
         try:
-            _top(rs, acct, g, b, acls, ifaces, zones, pairs, classes, policies)
+            _top(rs, acct, g, b, acls, ifaces, zones, pairs, classes, policies, nats)
         except (IndexError, ValueError, ParseProblem) as exc:
             acct.report(b.line, b.text, f"not understood: {exc or 'incomplete statement'}")
             _account_nested(acct, b, skip_first=True)
-    _model(rs, acct, g, acls, ifaces, zones, pairs, classes, policies)
+    _model(rs, acct, g, acls, ifaces, zones, pairs, classes, policies, nats)
     return rs
 
 
-def _top(rs, acct, g, b: Block, acls, ifaces, zones, pairs, classes, policies) -> None:
+def _top(rs, acct, g, b: Block, acls, ifaces, zones, pairs, classes, policies, nats) -> None:
     """One top-level command and its children."""
     w = b.words
     head = w[0]
@@ -142,6 +145,12 @@ def _top(rs, acct, g, b: Block, acls, ifaces, zones, pairs, classes, policies) -
             else:
                 acct.report(c.line, c.text, "zone-pair statement not modelled")
         pairs.append((b, src, dst, pol))
+    elif head == "ip" and len(w) > 2 and w[1] == "nat":
+        if w[2] in ("inside", "outside", "source", "destination", "static", "pool"):
+            nats.append((b.line, b.text, w))  # translations and pools: modelled once every ACL is known
+        else:
+            acct.ignore(b.line)  # timeouts, translation settings, logging
+        _account_nested(acct, b, skip_first=True)
     elif head == "ip" and len(w) > 1:
         _ip_top(rs, acct, b, w)
     elif head in ("ipv6",):
@@ -157,7 +166,7 @@ def _top(rs, acct, g, b: Block, acls, ifaces, zones, pairs, classes, policies) -
         _account_nested(acct, b, skip_first=True)
 
 
-def _model(rs, acct, g, acls, ifaces, zones, pairs, classes, policies) -> None:
+def _model(rs, acct, g, acls, ifaces, zones, pairs, classes, policies, nats) -> None:
     """Chains from what the commands declared."""
     source = rs.source
     bad = g.check_all(acct)
@@ -165,10 +174,11 @@ def _model(rs, acct, g, acls, ifaces, zones, pairs, classes, policies) -> None:
     in_acl: list[tuple[str, str, int]] = []
     out_acl: list[tuple[str, str, int]] = []
     member: dict[str, list[str]] = {}
+    roles: dict[str, str] = {}
     for name, b in ifaces.items():
         acct.use(b.line)
         for c in b.children:
-            _iface_child(rs, acct, name, c, in_acl, out_acl, member)
+            _iface_child(rs, acct, name, c, in_acl, out_acl, member, roles)
     # ACL chains
     for name, (line, kind, entries) in acls.items():
         chain = Chain(f"acl:{name}", origin=f"{source}:{line}")
@@ -197,6 +207,8 @@ def _model(rs, acct, g, acls, ifaces, zones, pairs, classes, policies) -> None:
         rs.chains[chain_name] = chain
     if zones or member:
         _zbf(rs, acct, g, bad, acls, zones, member, pairs, classes, policies)
+    if nats:
+        ios_nat.build(rs, acct, g, bad, acls, roles, nats)
 
 
 def _account_nested(acct: Accountant, b: Block, skip_first: bool = False) -> None:
@@ -258,12 +270,6 @@ def _ip_top(rs: RuleSet, acct: Accountant, b: Block, w: list[str]) -> None:
             acct.use(b.line)
         except (ParseProblem, IndexError, ValueError) as exc:
             acct.report(b.line, b.text, f"static route: {exc}")
-    elif sub == "nat":
-        if len(w) > 2 and w[2] in ("inside", "outside", "source", "destination", "static"):
-            acct.report(b.line, b.text, "NAT changes addresses: not modelled", blocking=True)
-        else:
-            acct.ignore(b.line)  # pools, timeouts, translation settings
-        _account_nested(acct, b, skip_first=True)
     elif sub == "inspect":
         acct.ignore(*b.all_lines())  # CBAC definitions; applying one on an interface is reported there
     elif sub in IGNORED_IP:
@@ -273,7 +279,7 @@ def _ip_top(rs: RuleSet, acct: Accountant, b: Block, w: list[str]) -> None:
         _account_nested(acct, b, skip_first=True)
 
 
-def _iface_child(rs, acct: Accountant, name: str, c: Block, in_acl, out_acl, member) -> None:
+def _iface_child(rs, acct: Accountant, name: str, c: Block, in_acl, out_acl, member, roles) -> None:
     w = c.words
     try:
         if w[:2] == ["ip", "address"]:
@@ -295,8 +301,11 @@ def _iface_child(rs, acct: Accountant, name: str, c: Block, in_acl, out_acl, mem
         elif w[:2] == ["ip", "inspect"]:
             acct.report(c.line, c.text, "CBAC inspection opens return traffic dynamically: not modelled",
                         blocking=True)
+        elif w[:2] == ["ip", "nat"] and len(w) > 2 and w[2] in ("inside", "outside"):
+            roles[name] = w[2]
+            acct.use(c.line)
         elif w[:2] == ["ip", "nat"]:
-            acct.ignore(c.line)  # inside/outside marks; the translations themselves are reported
+            acct.report(c.line, c.text, "NAT virtual interface (ip nat enable) is not modelled")
         elif w[0] == "ip" and len(w) > 1 and w[1] in IGNORED_IFACE_IP:
             acct.ignore(c.line)
         elif w[0] in ("ipv6",):

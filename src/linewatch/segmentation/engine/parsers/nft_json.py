@@ -3,21 +3,27 @@
 The same subset as the ruleset text parser: ip/inet tables, filter chains on forward/input/output, matches on ip
 saddr/daddr, ip protocol / meta l4proto, tcp/udp/th ports, ct state, iifname/oifname (values, prefixes, ranges,
 anonymous and named sets), and the verdicts. Line numbers are those of each object's opening in the JSON text
-(`nft -j` prints one line; a pretty-printed dump gives one line per object). `xt` expressions (iptables-nft
-compatibility, whose options the JSON does not show), concatenations, maps, NAT chains and other families are reported.
+(`nft -j` prints one line; a pretty-printed dump gives one line per object). NAT chains on prerouting/postrouting
+become the model's NAT rules as in the text parser (`dnat`/`snat`/`masquerade`/`redirect` objects, accept/return,
+jumps into user chains); NAT maps, IPv6 translation and nat chains on input/output are reported. `xt` expressions
+(iptables-nft compatibility, whose options the JSON does not show), concatenations, maps and other families are
+reported.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import json
+from dataclasses import replace
 
 from linewatch.errors import InputError
 from linewatch.segmentation.engine.model import PROTOCOLS, STATES, Chain, Match, PortRange, Rule, RuleSet
+from linewatch.segmentation.engine.parsers import natflat
 from linewatch.segmentation.engine.parsers.common import Accountant
-from linewatch.segmentation.engine.parsers.nftables import PRIORITIES, SERVICES, _icmp
+from linewatch.segmentation.engine.parsers.nftables import EPHEMERAL_ALL, NAT_HOOKS, PRIORITIES, SERVICES, _icmp
 
 NO_VERDICT = {"counter", "log", "comment", "limit", "quota"}
+NAT_STATEMENTS = ("dnat", "snat", "masquerade", "redirect")
 
 
 class _Unsupported(Exception):
@@ -67,7 +73,8 @@ def parse(text: str, source: str) -> RuleSet:
     acct.use(*range(1, text.count("\n") + 2))  # the structure; each object below is used or reported
     families: dict[tuple[str, str], str] = {}
     sets: dict[tuple[str, str, str], list] = {}
-    nat: set[tuple[str, str, str]] = set()
+    nat: dict[str, str] = {}  # chain -> its NAT hook (pre, post, input, output) or "route"
+    rules: list[tuple[dict, int, str, str, str]] = []
     for obj, line in zip(objs, lines, strict=True):
         if not isinstance(obj, dict) or len(obj) != 1:
             raise InputError(source, str(line), "each entry of the nftables list must be one {kind: {...}} object")
@@ -100,30 +107,151 @@ def parse(text: str, source: str) -> RuleSet:
             simple = isinstance(t, str) and t in ("ipv4_addr", "inet_service", "inet_proto", "ifname")
             sets[(fam, table, body.get("name", ""))] = elems if simple else None  # type: ignore[assignment]
         elif kind == "rule":
-            key = (fam, table, body.get("chain", ""))
-            if key in nat:
-                acct.report(line, short, "rules in NAT/route chains are not modelled", blocking=True)
-                continue
-            chain = rs.chains.get(_cname(fam, table, body.get("chain", "")))
-            if chain is None:
-                raise InputError(source, str(line), f"rule for an undeclared chain {body.get('chain')!r}")
-            chain.rules.append(_rule(rs, acct, body, line, sets, fam, table))
+            rules.append((body, line, short, fam, table))
         else:
             acct.report(line, short, f"nft object '{kind}'")
+    _rules(rs, acct, rules, sets, nat)
     return rs
+
+
+def _rules(rs: RuleSet, acct: Accountant, rules: list, sets: dict, nat: dict[str, str]) -> None:
+    """Rules after every chain and set is known: filter chains get Rules, NAT chains (and the user chains they
+    jump to) flat NatRules."""
+    reach = {c for c, h in nat.items() if h in ("pre", "post")}
+    todo = list(reach)
+    while todo:
+        name = todo.pop()
+        for body, _line, _s, fam, table in rules:
+            if _cname(fam, table, body.get("chain", "")) != name:
+                continue
+            for e in body.get("expr", []) or []:
+                for k in ("jump", "goto"):
+                    target = e.get(k, {}).get("target") if isinstance(e, dict) and isinstance(e.get(k), dict) else None
+                    tname = _cname(fam, table, str(target)) if target is not None else None
+                    if tname in rs.chains and tname not in reach:
+                        reach.add(tname)
+                        todo.append(tname)
+    from_filter = {_cname(fam, table, str(e[k]["target"])) for body, _l, _s, fam, table in rules
+                   if _cname(fam, table, body.get("chain", "")) not in reach
+                   for e in body.get("expr", []) or [] if isinstance(e, dict)
+                   for k in ("jump", "goto") if isinstance(e.get(k), dict) and "target" in e[k]}
+    entries: dict[str, list[natflat.Entry]] = {name: [] for name in reach}
+    for body, line, short, fam, table in rules:
+        cname = _cname(fam, table, body.get("chain", ""))
+        hook = nat.get(cname)
+        if hook == "route":
+            acct.report(line, short, "rules in route chains are not modelled", blocking=True)
+            continue
+        if hook in ("input", "output"):
+            acct.report(line, short, f"nat {hook} chains (translation of locally "
+                        f"{'generated' if hook == 'output' else 'delivered'} packets) are not modelled")
+            continue
+        if cname in reach:
+            entries[cname].append(_nat_entry(rs, acct, body, line, sets, fam, table))
+            if hook is not None or cname not in from_filter:
+                continue
+        chain = rs.chains.get(cname)
+        if chain is None:
+            raise InputError(rs.source, str(line), f"rule for an undeclared chain {body.get('chain')!r}")
+        chain.rules.append(_rule(rs, acct, body, line, sets, fam, table))
+    for stage in ("pre", "post"):
+        bases = sorted((c for c, h in nat.items() if h == stage), key=lambda c: rs.chains[c].priority)
+        for n, c in enumerate(bases):
+            for r in natflat.flatten(rs, entries, c, stage):
+                if n < len(bases) - 1 and r.action == "none" and r.unsupported is None:
+                    u = acct.report(int(r.origin.rsplit(":", 1)[1]), r.text, "accept/return in a NAT chain followed "
+                                    "by another NAT chain on the same hook is not modelled")
+                    r = replace(r, unsupported=u)
+                rs.nat.append(r)
+    for c in list(rs.chains):
+        if c in nat or (c in reach and c not in from_filter):
+            del rs.chains[c]
+
+
+def _nat_entry(rs: RuleSet, acct: Accountant, body: dict, line: int, sets, fam: str, table: str) -> natflat.Entry:
+    """A rule of a NAT chain: its match (as a filter rule's) and what it does."""
+    expr = body.get("expr", []) or []
+    stmt = next((e for e in expr if isinstance(e, dict) and len(e) == 1 and next(iter(e)) in NAT_STATEMENTS), None)
+    rule = _rule(rs, acct, {**body, "expr": [e for e in expr if e is not stmt]}, line, sets, fam, table)
+    text = body.get("comment") or json.dumps(expr)[:200]
+    base = {"match": rule.match, "origin": rule.origin, "line": line, "text": text}
+    if rule.unsupported is not None:
+        return natflat.Entry(kind="none", unsupported=rule.unsupported, **base)
+    if stmt is None:
+        kind = {"accept": "none", "return": "return", "jump": "jump", "goto": "goto"}.get(rule.action, rule.action)
+        if kind in ("drop", "reject"):
+            return natflat.Entry(kind="none", unsupported=acct.report(line, text, f"{kind} in a NAT chain is "
+                                                                      "not modelled"), **base)
+        return natflat.Entry(kind=kind, target=rule.target, **base)
+    action, v = next(iter(stmt.items()))
+    v = v or {}
+    try:
+        if not isinstance(v, dict):
+            raise _Unsupported(f"{action} {json.dumps(v)}")
+        if v.get("family", "ip") != "ip":
+            raise _Unsupported(f"{v.get('family')} translation")
+        pool = _nat_addr(v.get("addr"))
+        ports = _nat_port(v.get("port"))
+        flags = v.get("flags", [])
+        flags = [flags] if isinstance(flags, str) else list(flags)
+    except _Unsupported as exc:
+        u = acct.report(line, text, f"{exc} is not supported")
+        return natflat.Entry(kind="none", unsupported=u, **base)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise InputError(rs.source, str(line), f"bad {action} statement {json.dumps(v)}: {exc}") from None
+    if pool and action in ("masquerade", "redirect"):
+        raise InputError(rs.source, str(line), f"{action} takes only ports: {json.dumps(v)}")
+    if action in ("dnat", "snat") and not pool and ports is None:
+        raise InputError(rs.source, str(line), f"{action} needs an address or a port: {json.dumps(v)}")
+    if {"random", "fully-random"} & set(flags) and action in ("snat", "masquerade") and ports is None:
+        ports = EPHEMERAL_ALL
+    return natflat.Entry(kind="nat", action=action, to_addresses=pool, to_ports=ports, **base)
+
+
+def _nat_addr(x) -> tuple:
+    if x is None:
+        return ()
+    if isinstance(x, str):
+        if x.startswith(("$", "@")):
+            raise _Unsupported(f"NAT to {x}")
+        if ":" in x:
+            raise _Unsupported("IPv6 translation")
+        return natflat.addresses(x)
+    if isinstance(x, dict) and "range" in x:
+        return natflat.addresses(f"{x['range'][0]}-{x['range'][1]}")
+    if isinstance(x, dict) and "prefix" in x:
+        return natflat.addresses(f"{x['prefix']['addr']}/{x['prefix']['len']}")
+    raise _Unsupported("NAT map" if isinstance(x, dict) and "map" in x else f"NAT address {json.dumps(x)}")
+
+
+def _nat_port(x) -> PortRange | None:
+    if x is None:
+        return None
+    if isinstance(x, int):
+        return PortRange(x, x)
+    if isinstance(x, dict) and "range" in x:
+        return PortRange(int(x["range"][0]), int(x["range"][1]))
+    raise _Unsupported("NAT map" if isinstance(x, dict) and "map" in x else f"NAT port {json.dumps(x)}")
 
 
 def _cname(fam: str, table: str, name: str) -> str:
     return f"{fam} {table} {name}"
 
 
-def _chain(rs: RuleSet, acct: Accountant, body: dict, line: int, short: str, nat: set) -> None:
+def _chain(rs: RuleSet, acct: Accountant, body: dict, line: int, short: str, nat: dict) -> None:
     fam, table, name = body.get("family", "ip"), body.get("table", ""), body.get("name", "")
     c = Chain(_cname(fam, table, name), origin=f"{rs.source}:{line}")
     hook = body.get("hook")
     if hook is not None:
+        if body.get("type", "filter") == "nat":
+            nat[c.name] = NAT_HOOKS.get(hook, hook)
+            prio = body.get("prio", 0)
+            c.priority = prio if isinstance(prio, int) else PRIORITIES.get(str(prio), 0)
+            rs.chains[c.name] = c  # removed once its rules are NAT rules
+            return
         if body.get("type", "filter") != "filter":
-            nat.add((fam, table, name))
+            nat[c.name] = "route"
+            rs.chains[c.name] = c
             acct.report(line, short, f"{body.get('type')} chains")
             return
         if hook not in ("forward", "input", "output"):

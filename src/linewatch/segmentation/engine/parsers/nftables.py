@@ -3,14 +3,19 @@
 Tables of family ip and inet; chains with `type filter hook forward|input|output priority P; policy P;`; rules with
 ip saddr/daddr (prefixes, ranges, anonymous and named sets), ip protocol / meta l4proto, tcp/udp/th sport/dport
 (ports, ranges, sets), ct state, iifname/oifname, counter/log/comment (no effect on the verdict) and the verdicts
-accept, drop, reject [with ...], jump, goto, return, continue. Tables of other families (ip6, arp, bridge, netdev)
-and other objects are reported; a NAT/route chain with rules marks the device as insufficient information.
+accept, drop, reject [with ...], jump, goto, return, continue. NAT chains (`type nat hook prerouting|postrouting`)
+become the model's NAT rules: `dnat [ip] to A[-B][:P[-Q]]`, `snat [ip] to ...`, `masquerade [to :P[-Q]]`,
+`redirect [to :P]` (with random/fully-random/persistent flags), accept/return (no translation) and jumps into user
+chains (natflat.py); maps, IPv6 translation and nat chains on input/output hooks are reported with their line. Tables
+of other families (ip6, arp, bridge, netdev) and other objects are reported; a route chain with rules marks the
+device as insufficient information.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
+from dataclasses import replace
 
 from linewatch.errors import InputError
 from linewatch.segmentation.engine.model import (
@@ -23,6 +28,7 @@ from linewatch.segmentation.engine.model import (
     RuleSet,
     Unsupported,
 )
+from linewatch.segmentation.engine.parsers import natflat
 
 TOKEN = re.compile(r'"[^"]*"|\{|\}|,|;|[^\s{},;]+')
 SERVICES = {"ssh": 22, "http": 80, "https": 443, "domain": 53, "telnet": 23, "ftp": 21, "smtp": 25, "snmp": 161,
@@ -30,6 +36,10 @@ SERVICES = {"ssh": 22, "http": 80, "https": 443, "domain": 53, "telnet": 23, "ft
 PRIORITIES = {"raw": -300, "mangle": -150, "dstnat": -100, "filter": 0, "security": 50, "srcnat": 100}
 VERDICTS = {"accept", "drop", "reject", "jump", "goto", "return", "continue"}
 SKIP_ARGS = {"prefix", "level", "flags", "group", "snaplen", "queue-threshold"}
+NAT_STATEMENTS = {"dnat", "snat", "masquerade", "redirect"}
+NAT_FLAGS = {"random", "fully-random", "persistent"}
+NAT_HOOKS = {"prerouting": "pre", "postrouting": "post"}
+EPHEMERAL_ALL = PortRange(1024, 65535)
 
 
 class _Unsupported(Exception):
@@ -102,17 +112,70 @@ def parse(text: str, source: str) -> RuleSet:
         pending_rules.append((chain, toks, lineno, line.strip()))
     if stack:
         raise InputError(source, str(len(text.splitlines())), "unterminated block: missing '}'")
+    nat_chains = _nat_reachable(rs, pending_rules)
+    entries: dict[str, list[natflat.Entry]] = {name: [] for name in nat_chains}
     for chain, toks, lineno, line in pending_rules:
-        if getattr(chain, "_nat", False):
-            u = Unsupported(source, lineno, line, "rules in NAT/route chains are not modelled")
+        kind = getattr(chain, "_nat", None)
+        if kind == "route":
+            u = Unsupported(source, lineno, line, "rules in route chains are not modelled")
             rs.unsupported.append(u)
             rs.blocking.append(u)
             continue
+        if kind in ("input", "output"):
+            rs.unsupported.append(Unsupported(source, lineno, line, f"nat {kind} chains (translation of locally "
+                                              f"{'generated' if kind == 'output' else 'delivered'} packets) "
+                                              "are not modelled"))
+            continue
+        if chain.name in nat_chains:
+            entries[chain.name].append(_nat_entry(rs, toks, lineno, line, sets))
+            if kind is not None or not chain.hook and _only_nat(chain.name, nat_chains, pending_rules):
+                continue
         chain.rules.append(_rule(rs, toks, lineno, line, sets))
+    for stage in ("pre", "post"):
+        bases = sorted((c for c in rs.chains.values() if getattr(c, "_nat", None) == stage), key=lambda c: c.priority)
+        for n, c in enumerate(bases):
+            flat = natflat.flatten(rs, entries, c.name, stage)
+            if n < len(bases) - 1:  # an accept ends only its own base chain: the next one still runs
+                flat = [_not_last(rs, r) for r in flat]
+            rs.nat.extend(flat)
     for c in list(rs.chains.values()):
-        if getattr(c, "_nat", False):
+        if getattr(c, "_nat", None) is not None or (c.name in nat_chains and _only_nat(c.name, nat_chains,
+                                                                                          pending_rules)):
             del rs.chains[c.name]
     return rs
+
+
+def _nat_reachable(rs: RuleSet, pending) -> set[str]:
+    """NAT base chains on prerouting/postrouting and the user chains their rules jump to."""
+    found = {c.name for c in rs.chains.values() if getattr(c, "_nat", None) in ("pre", "post")}
+    todo = list(found)
+    while todo:
+        name = todo.pop()
+        for chain, toks, _ln, _line in pending:
+            if chain.name != name:
+                continue
+            for i, tok in enumerate(toks[:-1]):
+                if tok in ("jump", "goto") and toks[i + 1] in rs.chains and toks[i + 1] not in found:
+                    found.add(toks[i + 1])
+                    todo.append(toks[i + 1])
+    return found
+
+
+def _only_nat(name: str, nat_chains: set[str], pending) -> bool:
+    """A user chain reached from NAT chains only (not also jumped to from filter chains)."""
+    for chain, toks, _ln, _line in pending:
+        if chain.name not in nat_chains and any(t == name for t in toks):
+            return False
+    return True
+
+
+def _not_last(rs: RuleSet, r):
+    if r.action != "none" or r.unsupported is not None:
+        return r
+    u = Unsupported(rs.source, int(r.origin.rsplit(":", 1)[1]), r.text,
+                    "accept/return in a NAT chain followed by another NAT chain on the same hook is not modelled")
+    rs.unsupported.append(u)
+    return replace(r, unsupported=u)
 
 
 def _logical_lines(text: str) -> list[tuple[int, str]]:
@@ -156,11 +219,16 @@ def _chain_header(rs, chain: Chain, toks, lineno, line) -> None:
             ctype = w[1]
             if "hook" in w:
                 hook = w[w.index("hook") + 1]
-                if ctype != "filter":
-                    chain._nat = True  # type: ignore[attr-defined]
+                if ctype == "nat":
+                    # prerouting/postrouting: translated; input/output: reported rule by rule
+                    chain._nat = NAT_HOOKS.get(hook, hook)  # type: ignore[attr-defined]
+                elif ctype != "filter":
+                    chain._nat = "route"  # type: ignore[attr-defined]
                     rs.unsupported.append(Unsupported(rs.source, lineno, line.strip(), f"{ctype} chains"))
                     return
-                if hook in ("forward", "input", "output"):
+                if ctype == "nat":
+                    pass
+                elif hook in ("forward", "input", "output"):
                     chain.hook = hook
                     chain.policy = chain.policy or "accept"
                 else:
@@ -347,3 +415,73 @@ def _proto(v: str) -> int:
     if v in PROTOCOLS:
         return PROTOCOLS[v]
     raise _Unsupported(f"protocol {v}")
+
+
+def _nat_entry(rs: RuleSet, toks: list[str], lineno: int, line: str, sets: dict) -> natflat.Entry:
+    """A rule of a NAT chain (or of a user chain it jumps to): its match and what it does."""
+    origin = f"{rs.source}:{lineno}"
+    at = next((i for i, t in enumerate(toks) if t in NAT_STATEMENTS), None)
+    if at is None:  # a plain verdict (accept, return, jump, goto) or nothing
+        rule = _rule(rs, toks, lineno, line, sets)
+        base = {"match": rule.match, "origin": origin, "line": lineno, "text": line}
+        if rule.unsupported is not None:
+            return natflat.Entry(kind="none", unsupported=rule.unsupported, **base)
+        kind = {"accept": "none", "return": "return", "jump": "jump", "goto": "goto"}.get(rule.action, rule.action)
+        if kind in ("drop", "reject"):
+            u = Unsupported(rs.source, lineno, line, f"{kind} in a NAT chain is not modelled")
+            rs.unsupported.append(u)
+            return natflat.Entry(kind="none", unsupported=u, **base)
+        return natflat.Entry(kind=kind, target=rule.target, **base)
+    rule = _rule(rs, toks[:at], lineno, line, sets)
+    base = {"match": rule.match, "origin": origin, "line": lineno, "text": line}
+    if rule.unsupported is not None:
+        return natflat.Entry(kind="none", unsupported=rule.unsupported, **base)
+    try:
+        action, pool, ports = _nat_statement(toks[at:])
+    except _Unsupported as exc:
+        u = Unsupported(rs.source, lineno, line, f"{exc} is not supported")
+        rs.unsupported.append(u)
+        return natflat.Entry(kind="none", unsupported=u, **base)
+    except (ValueError, IndexError) as exc:
+        raise InputError(rs.source, str(lineno), f"bad NAT statement in {line!r}: {exc}") from None
+    if ports is not None and ports != EPHEMERAL_ALL and not rule.match.protocols:
+        raise InputError(rs.source, str(lineno), f"a NAT port needs a transport protocol match: {line!r}")
+    return natflat.Entry(kind="nat", action=action, to_addresses=pool, to_ports=ports, **base)
+
+
+def _nat_statement(toks: list[str]) -> tuple[str, tuple, PortRange | None]:
+    """`dnat ip to 10.0.0.1-10.0.0.3:80-81 persistent` -> ("dnat", pool, ports); the rule ends with it."""
+    action, i = toks[0], 1
+    if i < len(toks) and toks[i] in ("ip", "ip6"):
+        if toks[i] == "ip6":
+            raise _Unsupported("IPv6 translation")
+        i += 1
+    pool: tuple = ()
+    ports = None
+    if i < len(toks) and toks[i] == "to":
+        spec = toks[i + 1]
+        i += 2
+        if i < len(toks) and toks[i] in ("map", ".") or spec in ("ip", "tcp", "udp", "th", "meta"):
+            raise _Unsupported("NAT map")
+        if spec.startswith("$") or spec.startswith("@"):
+            raise _Unsupported(f"NAT to {spec}")
+        addr, port = natflat.split_target(spec)
+        if addr.startswith("[") or addr.count(":"):
+            raise _Unsupported("IPv6 translation")
+        if addr and action in ("masquerade", "redirect"):
+            raise ValueError(f"{action} takes only ports")
+        pool = natflat.addresses(addr) if addr else ()
+        ports = natflat.port_range(port) if port else None
+    flags = set()
+    while i < len(toks) and (toks[i] in NAT_FLAGS or toks[i] == ","):
+        flags.add(toks[i])
+        i += 1
+    if i < len(toks) and toks[i] == "comment":
+        i += 2
+    if i < len(toks):
+        raise _Unsupported(f"'{' '.join(toks[i:])}' after {action}")
+    if action in ("dnat", "snat") and not pool and ports is None:
+        raise ValueError(f"{action} needs 'to'")
+    if flags & {"random", "fully-random"} and action in ("snat", "masquerade") and ports is None:
+        ports = EPHEMERAL_ALL  # the kernel maps source ports of 1024 and above anywhere in 1024-65535
+    return action, pool, ports

@@ -6,7 +6,16 @@ service-http/service-https, security rules in order (from/to zones, source/desti
 action allow/deny/drop/reset-*, disabled, rule-type intrazone/interzone), the defaults (intrazone allow, interzone
 deny, overridable in `default-security-rules`), statefulness (replies of allowed sessions pass), static routes.
 
-Reported: NAT rules (they change addresses: every answer through the device becomes insufficient information),
+NAT rules become `NatRule`s in rule order (first match, one rule translating source and/or destination): from
+zones -> in interfaces; the `to` zone (the zone the *original* destination routes to) -> the part of the destination
+the configuration's routes send there; destination-translation (translated-address/-port) -> stage pre dnat, a rule
+without one -> pre none (it is the first match); source-translation dynamic-ip-and-port (translated-address or
+interface-address), dynamic-ip, static-ip (+ bi-directional: its inbound half) -> stage post snat/masquerade, none
+without one. Security rules name pre-NAT addresses with the post-NAT zone: each gets a copy for the destinations a
+destination-NAT rule translates (`common.pre_nat_policies`), so the Linux-order filter means the same.
+
+Reported: NAT rules using what cannot be modelled (nat64/nptv6, dynamic-destination-translation, a translated pool
+for a destination, subnet static-ip, undefined objects: their packets become insufficient information),
 policy-based forwarding, rules that depend on App-ID applications, users, URL categories or HIP profiles (their
 packets are insufficient information), FQDN/dynamic/wildcard addresses, layer-2/virtual-wire zones, IPv6, and
 anything else not listed here.
@@ -18,7 +27,7 @@ import ipaddress
 import re
 
 from linewatch.errors import InputError
-from linewatch.segmentation.engine.model import Match, PortRange, Route, RuleSet
+from linewatch.segmentation.engine.model import Match, NatRule, PortRange, Route, RuleSet
 from linewatch.segmentation.engine.parsers import hier
 from linewatch.segmentation.engine.parsers.common import (
     Accountant,
@@ -28,9 +37,14 @@ from linewatch.segmentation.engine.parsers.common import (
     add_address,
     iface_address,
     ip_range,
+    matches,
+    nat_problem,
     net,
     nothing,
+    one_to_one,
     policy_ruleset,
+    pre_nat_policies,
+    routed_to,
 )
 
 PREDEFINED = {"service-http": [Svc(6, (PortRange(80, 80), PortRange(8080, 8080)))],
@@ -85,7 +99,7 @@ class _State:
         self.service_groups: dict[str, list[tuple[int, str]]] = {}
         self.rules: dict[str, dict] = {}
         self.defaults = {"intrazone-default": ("accept", 0), "interzone-default": ("drop", 0)}
-        self.nat_reported: set[str] = set()
+        self.nat: dict[str, dict] = {}
         self.routes: dict[str, dict] = {}
         self.iface_objects: list[tuple[int, str, str, str]] = []
 
@@ -223,13 +237,19 @@ def _rulebase(acct: Accountant, st: _State, line: int, w: list[str], text: str) 
         acct.use(line)
     elif kind == "default-security-rules":
         acct.ignore(line)
-    elif kind == "nat":
-        rule = w[3] if len(w) > 3 else ""
-        if rule in st.nat_reported:
-            acct.ignore(line)
-        else:
-            st.nat_reported.add(rule)
-            acct.report(line, text, f"NAT rule {rule} changes addresses: not modelled", blocking=True)
+    elif kind == "nat" and len(w) > 4 and w[2] == "rules":
+        r = st.nat.setdefault(w[3], {"line": line, "text": text, "fields": {}, "lines": {}, "problems": []})
+        field_, rest = w[4], [x for x in w[5:] if x not in "[]"]
+        r["lines"].setdefault(field_, (line, text))
+        if field_ in ("from", "to", "source", "destination", "service"):
+            r["fields"].setdefault(field_, []).extend(rest)
+        elif field_ in ("source-translation", "destination-translation", "to-interface", "disabled", "nat-type"):
+            r["fields"].setdefault(field_, []).append(rest)
+        elif field_ == "dynamic-destination-translation":
+            r["problems"].append((line, text, "dynamic-destination-translation (an FQDN pool) is not modelled"))
+        elif field_ not in IGNORED_RULE and field_ not in ("active-active-device-binding",):
+            r["problems"].append((line, text, f"NAT rule field '{field_}' is not modelled"))
+        acct.use(line)
     elif kind in ("pbf", "application-override", "tunnel-inspect", "sdwan"):
         acct.report(line, text, f"{kind} rules are not modelled")
     else:
@@ -374,6 +394,8 @@ def _build(rs: RuleSet, acct: Accountant, st: _State) -> None:
             q = Policy(**{**p.__dict__, "services": p.services})
             q.from_ifaces, q.to_ifaces = all_zones[a], all_zones[b]
             policies.append(q)
+    _nat(rs, acct, st)
+    policies = pre_nat_policies(policies, [n for n in rs.nat if n.stage == "pre" and n.action == "dnat"])
     intra_action, intra_line = st.defaults["intrazone-default"]
     defaults = [(Match(in_ifaces=m, out_ifaces=m), intra_action, f"{src}:{intra_line or st.zone_line.get(z, 0)}",
                  f"intrazone-default {'allow' if intra_action == 'accept' else 'deny'} (zone {z})")
@@ -381,6 +403,123 @@ def _build(rs: RuleSet, acct: Accountant, st: _State) -> None:
     inter_action, inter_line = st.defaults["interzone-default"]
     policy_ruleset(rs, acct, policies, defaults, inter_action, f"{src}:{inter_line}",
                    f"interzone-default {'allow' if inter_action == 'accept' else 'deny'}")
+
+
+
+def _nat(rs: RuleSet, acct: Accountant, st: _State) -> None:
+    """The NAT rulebase, in order, into `rs.nat`."""
+    routes: dict = {}
+    for name, r in st.nat.items():
+        f = r["fields"]
+        if any(v[:1] == ["yes"] for v in f.get("disabled", [])):
+            continue
+        text = f"NAT rule {name}: {r['text']}"
+        try:
+            if r["problems"]:
+                raise ParseProblem(r["problems"][0][2])
+            if any(v[:1] in (["nat64"], ["nptv6"]) for v in f.get("nat-type", [])):
+                acct.report(r["line"], r["text"], f"NAT rule {name}: IPv6 NAT (nat64/nptv6) is not modelled")
+                continue  # it translates IPv6 packets only: nothing the IPv4 model answers is affected
+            _nat_rule(rs, st, r, text, routes)
+        except (ParseProblem, IndexError, ValueError) as exc:
+            nat_problem(rs, acct, r["line"], r["text"], f"NAT rule {name}: {exc or 'incomplete'}")
+
+
+def _nat_rule(rs: RuleSet, st: _State, r: dict, text: str, routes: dict) -> None:
+    f = r["fields"]
+    origin = f"{rs.source}:{r['line']}"
+    froms = tuple(i for z in _zones(st, f.get("from", [])).values() for i in z)
+    tos = tuple(i for z in _zones(st, f.get("to", [])).values() for i in z)
+    src = _addresses(st, f.get("source", ["any"]))
+    dst = _addresses(st, f.get("destination", ["any"]))
+    services = _services(st, f.get("service", ["any"]))
+    egress = tos
+    for v in f.get("to-interface", []):
+        if v and v[0] != "any":
+            egress = tuple(x for x in egress if x == v[0]) if egress else (v[0],)
+    if egress:  # the to zone is where the original destination routes: a condition on the destination
+        routed = routed_to(rs, egress, dst, routes)
+        if routed is None:
+            raise ParseProblem("the 'to' zone cannot be resolved: the configuration has no routes")
+        if not routed:
+            return  # no original destination of this rule routes to its zone: it never matches
+        dst = routed
+    dnat = _dnat(st, f.get("destination-translation", []))
+    snat = _snat(rs, st, f.get("source-translation", []), src)
+    base = {"in_ifaces": froms} if froms else {}
+    for m in matches(src, dst, services, base):
+        if dnat is None:
+            rs.nat.append(NatRule("pre", "none", m, origin, text=text))
+        else:
+            rs.nat.append(NatRule("pre", "dnat", m, origin, dnat[0], dnat[1], text))
+    after = [Svc(s.proto, (dnat[1],), s.sports) if dnat and dnat[1] and s.proto else s for s in services]
+    post_base = dict(base) | ({"out_ifaces": egress} if egress and dnat is None else {})
+    for m in matches(src, dnat[0] if dnat else dst, after, post_base):
+        if snat is None:
+            rs.nat.append(NatRule("post", "none", m, origin, text=text))
+        else:
+            rs.nat.append(NatRule("post", snat[0], m, origin, snat[1], text=text))
+    if snat is not None and snat[2]:  # bi-directional static-ip: the translated address answers for the source
+        for m in matches((), snat[1], [], {"in_ifaces": tos} if tos else {}):
+            rs.nat.append(NatRule("pre", "dnat", m, origin, src, text=text + " (bi-directional)"))
+
+
+def _dnat(st: _State, specs: list[list[str]]) -> tuple | None:
+    """destination-translation translated-address A [translated-port P] -> (addresses, PortRange | None)."""
+    if not specs:
+        return None
+    addr: tuple = ()
+    port = None
+    for v in specs:
+        if v[:1] == ["translated-address"]:
+            addr += _addresses(st, v[1:2])
+        elif v[:1] == ["translated-port"]:
+            port = PortRange(int(v[1]), int(v[1]))
+        elif v[:1] not in (["dns-rewrite"],):
+            raise ParseProblem(f"destination-translation {' '.join(v)}")
+    if not addr or sum(n.num_addresses for n in addr) != 1:
+        raise ParseProblem("destination translation to several addresses (a pool) is not modelled")
+    return addr, port
+
+
+def _snat(rs: RuleSet, st: _State, specs: list[list[str]], src: tuple) -> tuple | None:
+    """source-translation ... -> (action, addresses, bi-directional)."""
+    if not specs:
+        return None
+    kind = specs[0][0]
+    pool: tuple = ()
+    iface = ip = None
+    bidir = False
+    for v in specs:
+        if v[0] != kind:
+            raise ParseProblem(f"source-translation {v[0]} with {kind}")
+        rest = v[1:]
+        if rest[:1] == ["translated-address"]:
+            pool += _addresses(st, rest[1:2])
+        elif rest[:2] == ["interface-address", "interface"]:
+            iface = rest[2]
+        elif rest[:2] == ["interface-address", "ip"]:
+            ip = rest[2]
+        elif rest[:1] == ["bi-directional"]:
+            bidir = rest[1:2] == ["yes"]
+        elif rest[:1] != ["fallback"]:
+            raise ParseProblem(f"source-translation {' '.join(v)}")
+    if kind not in ("dynamic-ip-and-port", "dynamic-ip", "static-ip"):
+        raise ParseProblem(f"source-translation {kind}")
+    if iface is not None or ip is not None:
+        if ip:  # an address (with its prefix length) or an address object's name
+            spec = st.addresses.get(ip, (0, ["ip-netmask", ip]))[1]
+            return "snat", (net(str(iface_address(spec[1]).ip)),), False
+        if iface in rs.interfaces and rs.interfaces[iface].addresses:
+            return "snat", (net(str(rs.interfaces[iface].addresses[0].ip)),), False
+        return "masquerade", (), False
+    if not pool:
+        raise ParseProblem("source translation without a translated address")
+    if kind == "static-ip":
+        why = one_to_one(src, pool)
+        if why:
+            raise ParseProblem(why)
+    return "snat", pool, bidir
 
 
 __all__ = ["parse", "InputError"]

@@ -8,7 +8,7 @@ reject` in order per zone pair, `security policies global` policies after them, 
 (deny-all when absent; traffic within one zone also needs a policy), statefulness (replies of permitted sessions
 pass), `routing-options static route`.
 
-Reported: NAT (`security nat`: every answer through the device becomes insufficient information), stateless
+`security nat` static/destination/source rule sets become `NatRule`s (see `srx_nat`). Reported: stateless
 `firewall` filters applied on interfaces (the same), dynamic applications, source identities, DNS-name addresses,
 IPv6, the junos-host zone, VPN, `deactivate`/`delete` statements, and anything else not listed here.
 """
@@ -19,7 +19,7 @@ import ipaddress
 import re
 
 from linewatch.segmentation.engine.model import PortRange, Route, RuleSet
-from linewatch.segmentation.engine.parsers import hier
+from linewatch.segmentation.engine.parsers import hier, srx_nat
 from linewatch.segmentation.engine.parsers.common import (
     Accountant,
     ParseProblem,
@@ -90,7 +90,7 @@ class _State:
         self.app_sets: dict[str, list[str]] = {}
         self.policies: dict[tuple, dict] = {}  # (from, to, name) or ("global", name) -> fields
         self.default = ("drop", 0)
-        self.nat: set[str] = set()
+        self.nat = srx_nat.NatState()
         self.routes: list[tuple[int, str, list[str]]] = []
 
 
@@ -200,12 +200,7 @@ def _security(acct: Accountant, st: _State, line: int, w: list[str], text: str) 
             raise ParseProblem(f"policies statement '{rest[0]}' is not modelled")
         acct.use(line)
     elif sub == "nat":
-        key = " ".join(w[:6])
-        if key in st.nat:
-            acct.ignore(line)
-        else:
-            st.nat.add(key)
-            acct.report(line, text, "NAT changes addresses: not modelled", blocking=True)
+        srx_nat.statement(acct, st.nat, line, w, text)
     elif sub in ("ike", "ipsec"):
         acct.report(line, text, "VPN is not modelled")
     elif sub in IGNORED_SECURITY:
@@ -354,6 +349,7 @@ def _build(rs: RuleSet, acct: Accountant, st: _State) -> None:
                 p.problem = str(exc) or "incomplete statement"
                 p.problem_line, p.problem_text = f["lines"].get(where, (f["line"], f["text"]))
         out.append(p)
+    srx_nat.build(rs, acct, st.nat, st.zones, lambda n: _addresses(st, n), lambda n: _apps(st, n))
     action, line = st.default
     policy_ruleset(rs, acct, out, [], action, f"{src}:{line}",
                    f"default-policy {'permit-all' if action == 'accept' else 'deny-all'}")
