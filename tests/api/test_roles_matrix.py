@@ -26,6 +26,7 @@ class Endpoint:
     per_site: bool  # does the object or query belong to one site?
     denied_elsewhere: int = 404  # status when the object is at a site the role does not see
     ok: int = 200
+    every_site: bool = False  # needs the capability at every site of the organisation (else 403)
 
 
 ENDPOINTS: dict[tuple[str, str], Endpoint] = {
@@ -67,6 +68,21 @@ ENDPOINTS: dict[tuple[str, str], Endpoint] = {
     ("GET", "/api/v1/workforce/credentials"): Endpoint(Cap.VIEW_PEOPLE, False),
     ("GET", "/api/v1/workforce/sites/{slug}/roster"): Endpoint(Cap.VIEW_SITES, True),
     ("GET", "/api/v1/workforce/access-issues"): Endpoint(Cap.VIEW_PEOPLE, False),
+    ("GET", "/api/v1/workforce/sites/{slug}/visits"): Endpoint(Cap.VIEW_PEOPLE, True),
+    ("POST", "/api/v1/workforce/sites/{slug}/visits"): Endpoint(Cap.EDIT_PEOPLE, True, ok=201),
+    ("GET", "/api/v1/workforce/visits/{code}"): Endpoint(Cap.VIEW_PEOPLE, True),
+    ("GET", "/api/v1/workforce/visits/{code}/badge.pdf"): Endpoint(Cap.VIEW_PEOPLE, True),
+    ("POST", "/api/v1/workforce/visits/{code}/cancel"): Endpoint(Cap.EDIT_PEOPLE, True),
+    # the matrix sends no acknowledgements, escorts nobody of the site and checks out a visitor never checked in:
+    # a caller allowed to act gets the service's refusal (400)
+    ("POST", "/api/v1/workforce/visits/{code}/check-in"): Endpoint(Cap.EDIT_PEOPLE, True, ok=400),
+    ("POST", "/api/v1/workforce/visits/{code}/escort"): Endpoint(Cap.EDIT_PEOPLE, True, ok=400),
+    ("POST", "/api/v1/workforce/visits/{code}/check-out"): Endpoint(Cap.EDIT_PEOPLE, True, ok=400),
+    ("GET", "/api/v1/workforce/watchlist"): Endpoint(Cap.VIEW_PEOPLE, False),
+    ("POST", "/api/v1/workforce/watchlist"): Endpoint(Cap.EDIT_PEOPLE, False, ok=201),
+    ("GET", "/api/v1/workforce/watchlist/hits"): Endpoint(Cap.VIEW_PEOPLE, False),
+    ("GET", "/api/v1/workforce/watchlist/{entry_id}"): Endpoint(Cap.VIEW_PEOPLE, False),
+    ("PATCH", "/api/v1/workforce/watchlist/{entry_id}"): Endpoint(Cap.EDIT_PEOPLE, False, every_site=True),
     # -- resilience (add this domain's rows below this line) --
     ("GET", "/api/v1/resilience/status"): Endpoint(Cap.VIEW_SITES, False),
     ("GET", "/api/v1/resilience/crises"): Endpoint(Cap.VIEW_SITES, False),
@@ -139,6 +155,9 @@ def matrix_alerts(request):
         from tests.vulns.test_services import record_matrix_findings
 
         record_matrix_findings()
+        from tests.workforce.matrix import record_matrix_workforce
+
+        record_matrix_workforce()
 
 
 def operations() -> set[tuple[str, str]]:
@@ -156,6 +175,10 @@ def request_for(client, method: str, path: str, site: str, token: str):
     url = (path.replace("{slug}", site).replace("{asset_id}", str(camera.pk)).replace("{uid}", ALERT_UIDS[site])
            .replace("{case_uid}", CASE_UIDS[site]))
     headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    if path.startswith(("/api/v1/workforce/visits", "/api/v1/workforce/watchlist")) or path.endswith("/visits"):
+        from tests.workforce.matrix import workforce_request
+
+        return workforce_request(client, method, path, url, site, headers)
     if "{finding_id}" in url:  # the camera's vulnerability finding (tests/vulns/test_services.py)
         from tests.vulns.test_services import matrix_finding_id
 
@@ -200,6 +223,8 @@ def expected(role: str, endpoint: Endpoint, own_site: bool) -> int:
         return 403
     _, sites, all_sites = next(v for v in ROLE_USERS.values() if v[0] == role)
     sees_everything = all_sites or role in {"admin", "security_analyst"}
+    if endpoint.every_site and not sees_everything:
+        return 403
     if endpoint.per_site and not own_site and not sees_everything:
         return endpoint.denied_elsewhere
     return endpoint.ok

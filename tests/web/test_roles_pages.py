@@ -22,6 +22,7 @@ from tests.resilience.test_pages import MATRIX_RUNBOOK, MATRIX_UIDS, record_matr
 from tests.workforce.matrix import COMPANIES as WF_COMPANIES
 from tests.workforce.matrix import PEOPLE as WF_PEOPLE
 from tests.workforce.matrix import REVIEW as WF_REVIEW
+from tests.workforce.matrix import WATCHLIST_ENTRY as WF_WATCHLIST_ENTRY
 from tests.workforce.matrix import record_matrix_workforce
 
 PUBLIC = "public"  # no login needed
@@ -107,6 +108,12 @@ ROUTES: dict[str, tuple[str | Cap, list[dict]]] = {
     "workforce_visit": (Cap.VIEW_PEOPLE, [{"site": s, "kwargs": {"code": f"matrix-{s}"}} for s in WF_PEOPLE]),
     "workforce_visit_checkin": (Cap.EDIT_PEOPLE, [{"site": s, "kwargs": {"code": f"matrix-{s}"}} for s in WF_PEOPLE]),
     "workforce_visit_badge": (Cap.VIEW_PEOPLE, [{"site": s, "kwargs": {"code": f"matrix-{s}"}} for s in WF_PEOPLE]),
+    # the watchlist is organisation-wide and reached from the workforce tabs (no main-navigation entry);
+    # changing an entry needs EDIT_PEOPLE at every site: tests/workforce/test_watchlist_ui.py
+    "workforce_watchlist": (Cap.VIEW_PEOPLE, [{"note": "a tab of the visitors section"}]),
+    "workforce_watchlist_new": (Cap.EDIT_PEOPLE, [{"note": "a tab of the visitors section"}]),
+    "workforce_watchlist_hits": (Cap.VIEW_PEOPLE, [{"note": "a tab of the visitors section"}]),
+    "workforce_watchlist_entry": (Cap.VIEW_PEOPLE, [{"kwargs": {"entry_id": WF_WATCHLIST_ENTRY}}]),
     # -- resilience (add this domain's rows below this line) --
     "crises": (Cap.VIEW_SITES, [{}]),
     "crisis": (Cap.VIEW_SITES, [{"site": s, "kwargs": {"uid": MATRIX_UIDS[s]}} for s in ("alpha", "beta")]),

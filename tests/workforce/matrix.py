@@ -1,5 +1,6 @@
 """Workforce objects the role matrices name (tests/web/test_roles_pages.py): a person, a company,
-an access-review campaign and a visit (code `matrix-<site>`) at each test site."""
+an access-review campaign and a visit (code `matrix-<site>`) at each test site, and one watchlist
+entry (id WATCHLIST_ENTRY) of the sites' organisation."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ from django.utils import timezone
 PEOPLE = {"alpha": "p-tom", "beta": "p-bea"}
 COMPANIES = {"alpha": "fixit", "beta": "beta-guards"}
 REVIEW = "matrix-review"
+HOSTS = {"alpha": "p-anna", "beta": "p-bea"}  # one of each site's people, to host a visit
+WATCHLIST_ENTRY = 970001  # a fixed id, far above any the tests' sequences reach
 
 
 def record_matrix_workforce() -> None:
     from linewatch.core.models import Company, Person, Site, SiteAffiliation
-    from linewatch.workforce.models import ReviewCampaign, Visit
+    from linewatch.workforce.models import ReviewCampaign, Visit, WatchlistEntry
 
     beta = Site.objects.select_related("organisation").get(slug="beta")
     firm, _ = Company.objects.get_or_create(organisation=beta.organisation, slug="beta-guards",
@@ -32,3 +35,24 @@ def record_matrix_workforce() -> None:
         Visit.objects.get_or_create(code=f"matrix-{site_slug}", defaults={
             "site": site, "visitor": Person.objects.get(key=key), "purpose": "matrix visit",
             "expected_start": timezone.now(), "expected_end": timezone.now() + dt.timedelta(hours=4)})
+    WatchlistEntry.objects.get_or_create(pk=WATCHLIST_ENTRY, defaults={
+        "organisation": beta.organisation, "name": "Matrix Mallory", "reason": "matrix entry", "added_by": "test"})
+
+
+def workforce_request(client, method: str, path: str, url: str, site: str, headers: dict):
+    """The API matrix's call of a visitor or watchlist endpoint about `site` (tests/api/test_roles_matrix.py)."""
+    url = url.replace("{code}", f"matrix-{site}").replace("{entry_id}", str(WATCHLIST_ENTRY))
+    if method == "GET":
+        return client.get(url, **headers)
+    if method == "PATCH":
+        return client.patch(url, {"reason": f"checked from {site}"}, content_type="application/json", **headers)
+    start = timezone.now()
+    body = {
+        "/api/v1/workforce/sites/{slug}/visits": {
+            "name": f"Matrix Guest {site}", "host": HOSTS[site], "purpose": "matrix",
+            "expected_start": start.isoformat(), "expected_end": (start + dt.timedelta(hours=2)).isoformat()},
+        "/api/v1/workforce/visits/{code}/check-in": {"id_document": "passport", "id_last_digits": "4711"},
+        "/api/v1/workforce/visits/{code}/escort": {"escort": "p-nobody"},
+        "/api/v1/workforce/watchlist": {"name": f"Matrix Eve {site}", "reason": "matrix"},
+    }.get(path, {})
+    return client.post(url, body, content_type="application/json", **headers)

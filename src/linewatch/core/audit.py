@@ -92,9 +92,10 @@ def _site_slug(obj: models.Model) -> str:
     if isinstance(obj, Site):
         return obj.slug
     site_id = getattr(obj, "site_id", None)
-    if site_id is None and hasattr(obj, "asset_id"):
-        site_id = type(obj).asset.field.related_model.objects.filter(pk=obj.asset_id).values_list(
-            "site_id", flat=True).first()
+    for parent in ("asset", "area"):  # interfaces; zone owners and training requirements
+        if site_id is None and hasattr(obj, f"{parent}_id"):
+            site_id = getattr(type(obj), parent).field.related_model.objects.filter(
+                pk=getattr(obj, f"{parent}_id")).values_list("site_id", flat=True).first()
     if site_id is None:
         return ""
     return Site.objects.filter(pk=site_id).values_list("slug", flat=True).first() or ""

@@ -6,6 +6,11 @@ in one place. The stateless stage re-publishes each event to `lw.part.<n>`, wher
 n = hash(entity) mod N and the entity is the acting person (`actor.user.name`), else the asset
 the event is about, else the site — so all of a person's events meet in one partition.
 
+A second, person-keyed stage (`lw.part.p<n>`, KV keys under `lease.p.`, `state.p.`,
+`member.p.`) runs the operators whose state spans sites whatever the first stage's key is (the
+workforce detector: one person at two plants); each such operator brings its key function, and
+the stateless stage publishes a copy of the events it needs there (`person_partition_of`).
+
 Ownership. Each partition has a lease, the KV key `lease.<n>`, written only by compare-and-set
 (create when absent, update with the expected revision). The owner renews it every ttl/3; a
 lease whose revision has not moved for `ttl` (as observed on the contender's own monotonic
@@ -187,28 +192,80 @@ def _sigma_correlations() -> PartitionOperator:
     return SigmaCorrelationOperator()
 
 
+def _workforce_doors() -> PartitionOperator:
+    from linewatch.workforce.operator import WorkforceOperator
+
+    return WorkforceOperator("site")
+
+
+def _workforce_people() -> PartitionOperator:
+    from linewatch.workforce.operator import WorkforceOperator
+
+    return WorkforceOperator("person")
+
+
+def _workforce_key(event: Event) -> str | None:
+    from linewatch.workforce.operator import person_key
+
+    return person_key(event)
+
+
 OPERATORS: dict[str, Callable[[], PartitionOperator]] = {
     RepeatedDenials.name: RepeatedDenials,
     "sigma-correlations": _sigma_correlations,
+    "workforce-doors": _workforce_doors,
+}
+# The person-keyed stage (`lw.part.p<n>`): operators whose state spans sites (one person at two
+# plants). Each comes with its key: who an event is about, or None when the operator ignores it.
+PERSON_KEYSPACE = "p"
+PERSON_OPERATORS: dict[str, tuple[Callable[[], PartitionOperator], Callable[[Event], str | None]]] = {
+    "workforce": (_workforce_people, _workforce_key),
 }
 
 
-def register_operator(name: str, factory: Callable[[], PartitionOperator]) -> None:
+def register_operator(name: str, factory: Callable[[], PartitionOperator],
+                      person_key: Callable[[Event], str | None] | None = None) -> None:
     """Make a correlation operator available to the partitioned stage (the Sigma correlation
-    engine registers its operators here)."""
-    OPERATORS[name] = factory
+    engine registers its operators here); with `person_key`, to the person-keyed stage."""
+    if person_key is None:
+        OPERATORS[name] = factory
+    else:
+        PERSON_OPERATORS[name] = (factory, person_key)
+
+
+def _wanted(registry: dict) -> list[str]:
+    names = os.environ.get("LINEWATCH_PARTITION_OPERATORS")
+    if names is None:
+        return list(registry)
+    wanted = [n.strip() for n in names.split(",") if n.strip()]
+    unknown = [n for n in wanted if n not in OPERATORS and n not in PERSON_OPERATORS]
+    if unknown:
+        known = ", ".join(sorted([*OPERATORS, *PERSON_OPERATORS]))
+        raise ValueError(f"unknown partition operators {unknown}; known: {known}")
+    return [n for n in wanted if n in registry]
 
 
 def default_operators() -> list[PartitionOperator]:
-    """New instances of the operators each partition runs: all registered ones, or the
-    comma-separated names in LINEWATCH_PARTITION_OPERATORS (empty: none). Every worker must run
-    the same set; a snapshot carries each operator's state under its name."""
-    names = os.environ.get("LINEWATCH_PARTITION_OPERATORS")
-    wanted = list(OPERATORS) if names is None else [n.strip() for n in names.split(",") if n.strip()]
-    unknown = [n for n in wanted if n not in OPERATORS]
-    if unknown:
-        raise ValueError(f"unknown partition operators {unknown}; known: {', '.join(sorted(OPERATORS))}")
-    return [OPERATORS[n]() for n in wanted]
+    """New instances of the operators each site-keyed partition runs: all registered ones, or
+    those among the comma-separated names in LINEWATCH_PARTITION_OPERATORS (empty: none). Every
+    worker must run the same set; a snapshot carries each operator's state under its name."""
+    return [OPERATORS[n]() for n in _wanted(OPERATORS)]
+
+
+def person_operators() -> list[PartitionOperator]:
+    """New instances of the person-keyed stage's operators (selected like `default_operators`)."""
+    return [PERSON_OPERATORS[n][0]() for n in _wanted(PERSON_OPERATORS)]
+
+
+def person_partition_of(event: Event, partitions: int) -> int | None:
+    """The person-keyed partition of an event, or None when no person-keyed operator needs it.
+    With several such operators the first one's key decides (they must agree on people)."""
+    for name in _wanted(PERSON_OPERATORS):
+        key = PERSON_OPERATORS[name][1](event)
+        if key is not None:
+            digest = hashlib.blake2b(key.encode("utf-8", "surrogateescape"), digest_size=8).digest()
+            return int.from_bytes(digest, "big") % partitions
+    return None
 
 
 # ------------------------------------------------------------------ snapshots and leases
@@ -300,7 +357,7 @@ class PartitionRunner(threading.Thread):
         self.stage = stage
         self.js = stage.js
         self.partition = partition
-        self.key = f"state.{partition}"
+        self.key = f"state.{stage.kv_prefix}{partition}"
         self.lease_rev = lease_rev
         self.renewed = time.monotonic()
         self.lost = False
@@ -384,12 +441,13 @@ class PartitionRunner(threading.Thread):
         from nats.js import api
 
         c = self.stage.config
+        subject = self.stage.subject(self.partition)
         config = api.ConsumerConfig(
             deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=max(1, start),
-            ack_policy=api.AckPolicy.NONE, filter_subject=c.part_subject(self.partition),
+            ack_policy=api.AckPolicy.NONE, filter_subject=subject,
             inactive_threshold=max(30.0, 3 * c.lease_ttl), mem_storage=True,
-            description=f"Linewatch partition {self.partition} owned by {self.stage.owner}")
-        self.sub = self.js.pull(c.parts_stream, c.part_subject(self.partition), config)
+            description=f"Linewatch partition {self.stage.keyspace}{self.partition} owned by {self.stage.owner}")
+        self.sub = self.js.pull(c.parts_stream, subject, config)
         self._consumer = config.name or ""
         self._expected = 1
 
@@ -466,11 +524,17 @@ class PartitionRunner(threading.Thread):
 
 class PartitionStage:
     """Takes, renews and hands over partition leases, and runs a `PartitionRunner` per owned
-    partition. Call `run(stop)` on a thread of its own."""
+    partition. Call `run(stop)` on a thread of its own.
+
+    `keyspace` "" is the site-keyed stage (`lw.part.<n>`, KV `lease.<n>`); `PERSON_KEYSPACE` the
+    person-keyed one (`lw.part.p<n>`, KV `lease.p.<n>`, `state.p.<n>`, `member.p.<worker>`): the
+    same mechanism over other subjects and keys, with leases and members of its own."""
 
     def __init__(self, js: JetStream, partitions: int,
                  operator_factory: Callable[[], list[PartitionOperator]] = default_operators,
-                 owner: str | None = None, batch: int = 500) -> None:
+                 owner: str | None = None, batch: int = 500, keyspace: str = "") -> None:
+        self.keyspace = keyspace
+        self.kv_prefix = f"{keyspace}." if keyspace else ""
         self.js = js
         self.config = js.config
         self.partitions = partitions
@@ -484,6 +548,9 @@ class PartitionStage:
         self._members = _Staleness()
         self._free_since: dict[int, float] = {}
         operator_factory()  # fail at start, not in a partition thread, if an operator is misconfigured
+
+    def subject(self, partition: int) -> str:
+        return self.config.part_subject(f"{self.keyspace}{partition}")  # type: ignore[arg-type]
 
     def run(self, stop: threading.Event) -> None:
         try:
@@ -499,11 +566,12 @@ class PartitionStage:
 
     def tick(self) -> None:
         now = time.monotonic()
-        self.js.kv_put(f"member.{self.owner}", msgspec.json.encode(Member(_now_ms(), os.getpid(),
-                                                                           socket.gethostname())))
+        members = f"member.{self.kv_prefix}"
+        self.js.kv_put(f"{members}{self.owner}", msgspec.json.encode(Member(_now_ms(), os.getpid(),
+                                                                            socket.gethostname())))
         live = {self.owner}
-        for key, entry in self.js.kv_entries("member.*").items():
-            member_id = key.removeprefix("member.")
+        for key, entry in self.js.kv_entries(f"{members}*").items():
+            member_id = key.removeprefix(members)
             if member_id == self.owner:
                 continue
             try:
@@ -518,9 +586,9 @@ class PartitionStage:
         self._renew(now)
 
         leases: dict[int, tuple[Lease | None, int, bool]] = {}  # n -> (lease, revision, free)
-        for key, entry in self.js.kv_entries("lease.*").items():
+        for key, entry in self.js.kv_entries(f"lease.{self.kv_prefix}*").items():
             try:
-                n = int(key.removeprefix("lease."))
+                n = int(key.removeprefix(f"lease.{self.kv_prefix}"))
             except ValueError:
                 continue
             lease = decode_lease(entry.value)
@@ -554,7 +622,8 @@ class PartitionStage:
                 continue
             lease = Lease(self.owner, _now_ms(), self.ttl)
             try:
-                runner.lease_rev = self.js.kv_update(f"lease.{n}", msgspec.json.encode(lease), last=runner.lease_rev)
+                runner.lease_rev = self.js.kv_update(f"lease.{self.kv_prefix}{n}", msgspec.json.encode(lease),
+                                                     last=runner.lease_rev)
                 runner.renewed = now
             except RevisionConflict:
                 log.warning("partition %d: lease taken by another worker", n)
@@ -569,7 +638,7 @@ class PartitionStage:
     def _acquire(self, n: int, revision: int) -> None:
         lease = Lease(self.owner, _now_ms(), self.ttl)
         try:
-            lease_rev = self.js.kv_update(f"lease.{n}", msgspec.json.encode(lease), last=revision)
+            lease_rev = self.js.kv_update(f"lease.{self.kv_prefix}{n}", msgspec.json.encode(lease), last=revision)
         except RevisionConflict:
             return
         self._free_since.pop(n, None)
@@ -589,7 +658,8 @@ class PartitionStage:
 
     def _write_release(self, n: int, revision: int) -> None:
         try:
-            self.js.kv_update(f"lease.{n}", msgspec.json.encode(Lease("", _now_ms(), self.ttl)), last=revision)
+            self.js.kv_update(f"lease.{self.kv_prefix}{n}", msgspec.json.encode(Lease("", _now_ms(), self.ttl)),
+                              last=revision)
         except Exception:  # taken meanwhile, or the server is away: the lease expires by itself
             log.debug("partition %d: release not written", n, exc_info=True)
 
@@ -604,6 +674,6 @@ class PartitionStage:
             if not runner.lost:
                 self._write_release(n, runner.lease_rev)
         try:
-            self.js.kv_purge(f"member.{self.owner}")
+            self.js.kv_purge(f"member.{self.kv_prefix}{self.owner}")
         except Exception:
             log.debug("member key not removed", exc_info=True)

@@ -90,7 +90,7 @@ def _run_distributed(stop: threading.Event, batch: int, stateless: bool, partiti
     setup_django(migrate=False)
     _require_migrated()
     from linewatch.events.bus.jetstream import JetStream, NatsConfig
-    from linewatch.events.partitions import PartitionStage, worker_id
+    from linewatch.events.partitions import PERSON_KEYSPACE, PartitionStage, person_operators, worker_id
 
     config = NatsConfig.from_env()
     name = worker_id()
@@ -105,10 +105,15 @@ def _run_distributed(stop: threading.Event, batch: int, stateless: bool, partiti
         js.ensure_streams()
         partitions = js.check_partitions()
         if partitioned and partitions:
-            stage = PartitionStage(js, partitions, owner=name)
-            thread = threading.Thread(target=stage.run, args=(stop,), name="partition-coordinator", daemon=True)
-            thread.start()
-            threads.append(thread)
+            stages = [PartitionStage(js, partitions, owner=name)]
+            if person_operators():  # the person-keyed stage (workforce: one person at several sites)
+                stages.append(PartitionStage(js, partitions, operator_factory=person_operators, owner=name,
+                                             keyspace=PERSON_KEYSPACE))
+            for stage in stages:
+                thread = threading.Thread(target=stage.run, args=(stop,), daemon=True,
+                                          name=f"partition-coordinator{stage.keyspace}")
+                thread.start()
+                threads.append(thread)
         detectors = _detectors(correlations=False)
         err.print(f"Worker {name} running on {config.url} ({config.events_stream}, {partitions} partitions, "
                   f"{len(detectors)} detectors); Ctrl-C stops it.")

@@ -50,8 +50,8 @@ class PlantCalendarAdmin(admin.ModelAdmin):
 
 @admin.register(models.PlantHoliday)
 class PlantHolidayAdmin(admin.ModelAdmin):
-    list_display = ["site", "date", "name"]
-    list_filter = ["site"]
+    list_display = ["site", "date", "name", "closed"]
+    list_filter = ["site", "closed"]
 
 
 @admin.register(models.PersonState)
@@ -84,6 +84,7 @@ class ZoneOwnerAdmin(admin.ModelAdmin):
 
 @admin.register(models.WatchlistEntry)
 class WatchlistEntryAdmin(admin.ModelAdmin):
-    list_display = ["name", "company", "reason", "banned", "active", "organisation"]
-    list_filter = ["banned", "active"]
-    search_fields = ["name", "aliases", "company"]
+    list_display = ["name", "company", "reason", "source", "banned", "active", "expires_on", "organisation", "site"]
+    list_filter = ["banned", "active", "organisation", "site"]
+    search_fields = ["name", "aliases", "company", "source"]
+    list_select_related = ["organisation", "site"]

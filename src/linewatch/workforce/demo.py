@@ -1,5 +1,6 @@
 """The workforce part of the demo manufacturer: badges and remote-access accounts for its people,
-training, zone requirements, plant calendars, a visit, a decoy badge.
+training, a visit, a decoy badge. The configuration (plant calendars, the training each area
+requires, zone owners) is in the demo's site files (`linewatch.demo.generate`), not here.
 
 With the demo's event simulator this exercises the detections: the contractor whose access
 outlives the closed compressor work order (ctr-20203), technicians' remote sessions without a
@@ -13,28 +14,18 @@ import datetime as dt
 
 from django.utils import timezone
 
-from linewatch.core.models import Area, Person, Site, SiteAffiliation
-from linewatch.workforce.models import Credential, PlantCalendar, Training, Visit, WatchlistEntry, ZoneRequirement
+from linewatch.core.models import Person, Site, SiteAffiliation
+from linewatch.workforce.models import Credential, Training, Visit, WatchlistEntry
 
-CALENDARS = {"hq": ("DK", ""), "kolding": ("DK", ""), "padborg": ("DK", ""), "rendsburg": ("DE", "SH")}
-REQUIREMENTS = {("kolding", "ammonia-machine-room"): ("site_induction", "loto")}
+SITES = ("hq", "kolding", "padborg", "rendsburg")
 VISITOR, HOST = "vis-30101", "nf-10009"
 
 
 def load() -> list[str]:
-    created = {"credentials": 0, "trainings": 0, "calendars": 0, "requirements": 0, "visits": 0, "watchlist": 0}
-    sites = {s.slug: s for s in Site.objects.filter(slug__in=CALENDARS)}
+    created = {"credentials": 0, "trainings": 0, "visits": 0, "watchlist": 0}
+    sites = {s.slug: s for s in Site.objects.filter(slug__in=SITES)}
     if not sites:
         return []
-    for slug, (country, subdivision) in CALENDARS.items():
-        if slug in sites:
-            _, new = PlantCalendar.objects.get_or_create(site=sites[slug], defaults={
-                "country": country, "subdivision": subdivision})
-            created["calendars"] += new
-    for (slug, area), kinds in REQUIREMENTS.items():
-        found = Area.objects.filter(site__slug=slug, slug=area).first()
-        for kind in kinds if found else ():
-            created["requirements"] += ZoneRequirement.objects.get_or_create(area=found, kind=kind)[1]
     kinds = {}
     for a in SiteAffiliation.objects.filter(site__in=sites.values()).select_related("person"):
         kinds.setdefault(a.person, a.kind)
@@ -73,4 +64,4 @@ def load() -> list[str]:
     if not any(created.values()):
         return []
     return [f"workforce: {created['credentials']} credentials, {created['trainings']} training records, "
-            f"{created['calendars']} plant calendars, {created['visits']} visit (people: /people/)"]
+            f"{created['visits']} visit (people: /people/)"]

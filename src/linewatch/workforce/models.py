@@ -3,7 +3,11 @@ calendars, lifecycle (offboarding and its revocation reports) and access reviews
 
 from __future__ import annotations
 
+import datetime as dt
+import zoneinfo
+
 from django.db import models
+from django.utils import timezone
 
 from linewatch.core.models import Area, Asset, Line, Person, Site
 from linewatch.workforce import choices
@@ -177,11 +181,13 @@ class PlantCalendar(models.Model):
 
 
 class PlantHoliday(models.Model):
-    """A site-specific day off (plant shutdown, works holiday) on top of the public holidays."""
+    """A site-specific day off (plant shutdown, works holiday) on top of the public holidays, or,
+    with `closed` off, a public holiday the plant works (a removed day)."""
 
     site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="plant_holidays")
     date = models.DateField()
     name = models.CharField(max_length=200)
+    closed = models.BooleanField(default=True, help_text="off: the plant works this public holiday")
 
     class Meta:
         ordering = ["site", "date"]
@@ -284,13 +290,21 @@ class ZoneOwner(models.Model):
 
 class WatchlistEntry(models.Model):
     """Someone not to let in unchallenged: matched fuzzily against visitors at registration and
-    sign-in (engine.watchlist). `aliases` is one name per line."""
+    sign-in (engine.watchlist). `aliases` is one name per line.
+
+    `site` empty: the entry applies at every site of the organisation; set, only there (a plant's
+    own ban, which that plant's people may manage and other plants do not see). From the day after
+    `expires_on` the entry no longer matches (a time-limited ban ends without anyone retiring it)."""
 
     organisation = models.ForeignKey("core.Organisation", on_delete=models.CASCADE, related_name="watchlist")
+    site = models.ForeignKey(Site, null=True, blank=True, on_delete=models.CASCADE, related_name="watchlist",
+                             help_text="empty: every site of the organisation")
     name = models.CharField(max_length=200)
     aliases = models.TextField(blank=True)
     company = models.CharField(max_length=200, blank=True)
     reason = models.CharField(max_length=300)
+    source = models.CharField(max_length=200, blank=True, help_text="where it comes from, e.g. HR, police notice")
+    expires_on = models.DateField(null=True, blank=True, help_text="last day it applies; empty: until retired")
     banned = models.BooleanField(default=False, help_text="critical: never admit")
     active = models.BooleanField(default=True)
     added_by = models.CharField(max_length=150, blank=True)
@@ -301,3 +315,16 @@ class WatchlistEntry(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def expired(self, on: dt.date | None = None) -> bool:
+        """Past its last day on `on` (default: today, on the entry's site's clock when it has one)."""
+        if self.expires_on is None:
+            return False
+        if on is None:
+            tz = zoneinfo.ZoneInfo(self.site.timezone) if self.site_id else dt.UTC
+            on = timezone.now().astimezone(tz).date()
+        return on > self.expires_on
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expired()

@@ -58,26 +58,23 @@ def _ms(value: dt.datetime | dt.date | None, end_of_day: bool = False) -> int | 
 
 # ---------------------------------------------------------------------- the detection directory
 
-_cache: dict[str, Any] = {"version": object(), "directory": None}
-
-
 def directory() -> r.Directory:
     """Every record the detections consult, rebuilt when the model changes (audit trail id)."""
-    from linewatch.core.services import _model_version
+    from linewatch.core.services import cached
 
-    version = _model_version()
-    if _cache["directory"] is not None and _cache["version"] == version:
-        return _cache["directory"]
-    built = build_directory()
-    _cache.update(version=version, directory=built)
-    return built
+    return cached("workforce-directory", build_directory)
 
 
 def calendars() -> dict[int, CalendarRecord]:
     extra: dict[int, dict[dt.date, str]] = {}
+    removed: dict[int, set[dt.date]] = {}
     for h in PlantHoliday.objects.all():
-        extra.setdefault(h.site_id, {})[h.date] = h.name
-    found = {c.site_id: CalendarRecord(c.country, c.subdivision, extra.get(c.site_id, {}))
+        if h.closed:
+            extra.setdefault(h.site_id, {})[h.date] = h.name
+        else:
+            removed.setdefault(h.site_id, set()).add(h.date)
+    found = {c.site_id: CalendarRecord(c.country, c.subdivision, extra.get(c.site_id, {}),
+                                       frozenset(removed.get(c.site_id, ())))
              for c in PlantCalendar.objects.all()}
     for site_id, days in extra.items():
         found.setdefault(site_id, CalendarRecord("", "", days))
@@ -151,14 +148,23 @@ def build_directory() -> r.Directory:
 
 
 def watchlist_records(organisation_id: int | None = None) -> list:
-    """The active watchlist as engine records (all organisations, or one)."""
+    """The active watchlist as engine records (all organisations, or one), each with the sites it
+    applies at and its last day: engine.watchlist.in_force picks those of a visit's site and day."""
     from linewatch.workforce.engine.watchlist import WatchlistRecord
 
-    entries = WatchlistEntry.objects.filter(active=True)
+    entries = WatchlistEntry.objects.filter(active=True).select_related("site")
     if organisation_id is not None:
         entries = entries.filter(organisation_id=organisation_id)
+    slugs: dict[int, set[str]] = {}
+    for org, slug in Site.objects.filter(organisation__in=entries.values("organisation")).values_list(
+            "organisation", "slug"):
+        slugs.setdefault(org, set()).add(slug)
     return [WatchlistRecord(str(w.pk), w.name, tuple(a.strip() for a in w.aliases.splitlines() if a.strip()),
-                            w.company, w.reason, "critical" if w.banned else "high") for w in entries]
+                            w.company, w.reason, "critical" if w.banned else "high",
+                            # {""}: an organisation without sites reaches nobody (empty would mean everywhere)
+                            frozenset({w.site.slug} if w.site_id else slugs.get(w.organisation_id) or {""}),
+                            w.expires_on)
+            for w in entries]
 
 
 # ---------------------------------------------------------------------- onboarding

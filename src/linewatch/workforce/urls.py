@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.urls import path
 
 from linewatch.core.permissions import Cap
-from linewatch.workforce import views, visit_views
+from linewatch.workforce import views, visit_views, watchlist_views
 
 urlpatterns: list = [
     path("people/", views.people, name="workforce_people"),
@@ -26,6 +26,10 @@ urlpatterns: list = [
     path("visits/v/<slug:code>/", visit_views.visit, name="workforce_visit"),
     path("visits/v/<slug:code>/check-in/", visit_views.check_in, name="workforce_visit_checkin"),
     path("visits/v/<slug:code>/badge.pdf", visit_views.badge, name="workforce_visit_badge"),
+    path("watchlist/", watchlist_views.watchlist, name="workforce_watchlist"),
+    path("watchlist/new/", watchlist_views.watchlist_new, name="workforce_watchlist_new"),
+    path("watchlist/hits/", watchlist_views.watchlist_hits, name="workforce_watchlist_hits"),
+    path("watchlist/<int:entry_id>/", watchlist_views.watchlist_entry, name="workforce_watchlist_entry"),
 ]
 NAV: list = [
     ("workforce_rosters", "On site", Cap.VIEW_SITES), ("workforce_people", "People", Cap.VIEW_PEOPLE),
@@ -38,4 +42,6 @@ SECTION_OF: dict[str, str] = {
     "workforce_roster": "workforce_rosters", "workforce_visit_new": "workforce_visits",
     "workforce_kiosk": "workforce_visits", "workforce_visit": "workforce_visits",
     "workforce_visit_checkin": "workforce_visits", "workforce_visit_badge": "workforce_visits",
+    "workforce_watchlist": "workforce_visits", "workforce_watchlist_new": "workforce_visits",
+    "workforce_watchlist_hits": "workforce_visits", "workforce_watchlist_entry": "workforce_visits",
 }

@@ -9,7 +9,6 @@ sites answer 404, every form is a CSRF-protected POST.
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -19,8 +18,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from linewatch.core import audit
-from linewatch.core.choices import Affiliation
-from linewatch.core.models import Area, Person, Site
+from linewatch.core.models import Area
 from linewatch.core.permissions import Cap, can
 from linewatch.errors import InputError
 from linewatch.workforce import choices, visits
@@ -28,23 +26,9 @@ from linewatch.workforce.models import Visit
 from linewatch.workforce.views import _sites
 
 
-def _staff(site: Site):
-    """Who may host or escort at the site: its people who are not visitors."""
-    return (Person.objects.filter(affiliations__site=site).exclude(affiliations__kind=Affiliation.VISITOR)
-            .distinct().order_by("name"))
-
-
 def _visit(request, code: str, cap: Cap = Cap.VIEW_PEOPLE) -> Visit:
     return get_object_or_404(Visit.objects.select_related("site", "visitor", "host", "escort", "badge"),
                              code=code, site__in=_sites(request, cap))
-
-
-def _local(value: str, site: Site, field: str) -> dt.datetime:
-    try:
-        naive = dt.datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise InputError("visit", field, f"not a date and time: {value!r}") from None
-    return naive.replace(tzinfo=zoneinfo.ZoneInfo(site.timezone)) if naive.tzinfo is None else naive
 
 
 def visit_list(request):
@@ -60,21 +44,19 @@ def visit_list(request):
 @require_http_methods(["GET", "POST"])
 def visit_new(request, site: str):
     where = get_object_or_404(_sites(request, Cap.EDIT_PEOPLE), slug=site)
-    staff = _staff(where)
+    staff = visits.staff(where)
     areas = Area.objects.filter(site=where).order_by("name")
     form = request.POST if request.method == "POST" else {}
     if request.method == "POST":
         try:
-            host = staff.filter(key=request.POST.get("host", "")).first()
-            if host is None:
-                raise InputError("visit", "host", "choose the host from the site's people")
-            chosen = list(areas.filter(slug__in=request.POST.getlist("areas")))
+            host = visits.staff_member(where, request.POST.get("host", ""), "host")
+            chosen = visits.areas_at(where, request.POST.getlist("areas"))
             with audit.acting_as(request):
                 visit = visits.register(
-                    where, name=request.POST.get("name", "")[:200], company=request.POST.get("company", ""),
+                    where, name=request.POST.get("name", ""), company=request.POST.get("company", ""),
                     host=host, purpose=request.POST.get("purpose", ""),
-                    expected_start=_local(request.POST.get("expected_start", ""), where, "expected_start"),
-                    expected_end=_local(request.POST.get("expected_end", ""), where, "expected_end"),
+                    expected_start=visits.local_time(request.POST.get("expected_start", ""), where, "expected_start"),
+                    expected_end=visits.local_time(request.POST.get("expected_end", ""), where, "expected_end"),
                     escort_required=bool(request.POST.get("escort_required")), areas=chosen,
                     by=request.user.get_username())
         except InputError as exc:
@@ -89,15 +71,8 @@ def visit_new(request, site: str):
 def kiosk(request, site: str):
     """The reception tablet: today's expected visitors, each a big button to check in."""
     where = get_object_or_404(_sites(request, Cap.EDIT_PEOPLE), slug=site)
-    now = timezone.now()
-    tz = zoneinfo.ZoneInfo(where.timezone)
-    start = dt.datetime.combine(now.astimezone(tz).date(), dt.time(), tz)
-    expected = Visit.objects.filter(site=where, status=choices.VisitStatus.EXPECTED, code__isnull=False,
-                                    expected_start__lt=start + dt.timedelta(days=1), expected_end__gt=now)
-    on_site = Visit.objects.filter(site=where, status=choices.VisitStatus.ON_SITE)
-    return render(request, "workforce/kiosk.html", {
-        "site": where, "expected": expected.select_related("visitor", "host").order_by("expected_start"),
-        "on_site": on_site.select_related("visitor", "host").order_by("checked_in_at")})
+    expected, on_site = visits.at_desk(where)
+    return render(request, "workforce/kiosk.html", {"site": where, "expected": expected, "on_site": on_site})
 
 
 @require_http_methods(["GET", "POST"])
@@ -132,10 +107,8 @@ def visit(request, code: str):
         try:
             with audit.acting_as(request):
                 if action == "escort":
-                    escort = _staff(found.site).filter(key=request.POST.get("escort", "")).first()
-                    if escort is None:
-                        raise InputError("escort", request.POST.get("escort", ""), "not one of the site's people")
-                    visits.assign_escort(found, escort, by)
+                    visits.assign_escort(found, visits.staff_member(found.site, request.POST.get("escort", ""),
+                                                                    "escort"), by)
                 elif action == "check_out":
                     visits.check_out(found, by)
                 elif action == "cancel":
@@ -147,7 +120,7 @@ def visit(request, code: str):
         return redirect("web:workforce_visit", code=found.code)
     return render(request, "workforce/visit.html", {
         "visit": found, "editable": editable, "areas": found.areas.all(),
-        "staff": _staff(found.site) if editable else []})
+        "staff": visits.staff(found.site) if editable else []})
 
 
 def badge(request, code: str):

@@ -62,14 +62,76 @@ def _notify(person: Person | None, subject: str, body: str, site: Site, now: dt.
 # ---------------------------------------------------------------------- registration
 
 
-def watchlist_hits(site: Site, name: str, company: str = "") -> list[dict]:
-    """Watchlist entries of the site's organisation the visitor matches (fuzzy), best first."""
-    from linewatch.workforce.engine.watchlist import match
+def watchlist_hits(site: Site, name: str, company: str = "", at: str = "registration",
+                   day: dt.date | None = None) -> list[dict]:
+    """Watchlist entries the visitor matches (fuzzy), best first: the organisation-wide ones and the
+    site's own, not past their last day on `day` (the visit's date; default today on the site's
+    clock). `at` names the step (registration or check-in) for the hits list."""
+    from linewatch.workforce.engine.watchlist import in_force, match
     from linewatch.workforce.services import watchlist_records
 
+    day = day or _at_site(site, timezone.now()).date()
+    entries = in_force(watchlist_records(site.organisation_id), site.slug, day)
     return [{"entry": m.entry.id, "name": m.entry.name, "matched": m.matched, "score": m.score,
-             "reason": m.entry.reason, "banned": m.entry.level == "critical", "same_company": m.company_matches}
-            for m in match(name, company, watchlist_records(site.organisation_id))]
+             "reason": m.entry.reason, "banned": m.entry.level == "critical", "same_company": m.company_matches,
+             "at": at} for m in match(name, company, entries)]
+
+
+def _keep_sign_in_hits(visit: Visit, hits: list[dict]) -> None:
+    """Add the check-in's matches the visit does not hold yet (an entry added since registration)."""
+    known = {h.get("entry") for h in visit.watchlist_hits}
+    new = [h for h in hits if h["entry"] not in known]
+    if new:
+        visit.watchlist_hits = [*visit.watchlist_hits, *new]
+        visit.save(update_fields=["watchlist_hits"])
+
+
+# ---------------------------------------------------------------------- the desk's lookups
+
+
+def staff(site: Site):
+    """Who may host or escort at the site: its people who are not visitors."""
+    return (Person.objects.filter(affiliations__site=site).exclude(affiliations__kind=Affiliation.VISITOR)
+            .distinct().order_by("name"))
+
+
+def staff_member(site: Site, key: str, role: str) -> Person:
+    """The host or escort named by `key`, who must be one of the site's people."""
+    found = staff(site).filter(key=key.strip()).first() if key and key.strip() else None
+    if found is None:
+        raise InputError(role, key or "?", f"choose the {role} from the site's people")
+    return found
+
+
+def areas_at(site: Site, slugs: Iterable[str]) -> list[Area]:
+    """The site's areas of those slugs; an unknown slug is an error, not silently dropped."""
+    wanted = {s.strip() for s in slugs if s and s.strip()}
+    found = list(Area.objects.filter(site=site, slug__in=wanted))
+    unknown = sorted(wanted - {a.slug for a in found})
+    if unknown:
+        raise InputError("visit", "areas", f"no such area at {site.slug}: {', '.join(unknown)}")
+    return found
+
+
+def local_time(value: str, site: Site, field: str) -> dt.datetime:
+    """An ISO 8601 date and time; without an offset it is read on the site's wall clock."""
+    try:
+        naive = dt.datetime.fromisoformat(value.strip())
+    except (ValueError, AttributeError):
+        raise InputError("visit", field, f"not a date and time: {value!r}") from None
+    return naive.replace(tzinfo=zoneinfo.ZoneInfo(site.timezone)) if naive.tzinfo is None else naive
+
+
+def at_desk(site: Site, now: dt.datetime | None = None) -> tuple:
+    """What reception works from: visits expected today (not yet ended) and visitors on site."""
+    now = now or timezone.now()
+    tz = zoneinfo.ZoneInfo(site.timezone)
+    start = dt.datetime.combine(now.astimezone(tz).date(), dt.time(), tz)
+    expected = Visit.objects.filter(site=site, status=VisitStatus.EXPECTED, code__isnull=False,
+                                    expected_start__lt=start + dt.timedelta(days=1), expected_end__gt=now)
+    on_site = Visit.objects.filter(site=site, status=VisitStatus.ON_SITE)
+    return (expected.select_related("visitor", "host", "escort").order_by("expected_start"),
+            on_site.select_related("visitor", "host", "escort").order_by("checked_in_at"))
 
 
 def _event(visit: Visit, activity: int, at: dt.datetime, by: str) -> None:
@@ -111,6 +173,8 @@ def register(site: Site, *, name: str, host: Person, purpose: str, expected_star
     problems = []
     if not name:
         problems.append("the visitor's name is missing")
+    elif len(name) > 200:
+        problems.append("the visitor's name is longer than 200 characters")
     if not purpose:
         problems.append("the purpose is missing")
     if expected_end <= expected_start:
@@ -139,7 +203,7 @@ def register(site: Site, *, name: str, host: Person, purpose: str, expected_star
                                      expected_start=expected_start, expected_end=expected_end, code=_new_code(),
                                      registered_at=now, registered_by=by[:150])
         visit.areas.set(areas)
-        visit.watchlist_hits = watchlist_hits(site, name, company)
+        visit.watchlist_hits = watchlist_hits(site, name, company, day=_at_site(site, max(now, expected_start)).date())
         if visit.watchlist_hits:
             visit.save(update_fields=["watchlist_hits"])
     _event(visit, VisitorActivity.PRE_REGISTERED, now, by)
@@ -170,11 +234,17 @@ def check_in(visit: Visit, *, id_document: str, id_last_digits: str, id_seen: bo
         problems.append("the visitor must accept the non-disclosure agreement")
     if not safety:
         problems.append("the visitor must acknowledge the safety rules")
-    banned = [h for h in watchlist_hits(visit.site, visit.visitor.name, visit.company) if h["banned"]]
+    hits = watchlist_hits(visit.site, visit.visitor.name, visit.company, at="check-in",
+                          day=_at_site(visit.site, now).date())
+    if not problems:
+        _keep_sign_in_hits(visit, hits)  # kept for the hits list, also when the watchlist refuses
+    banned = [h for h in hits if h["banned"]]
     if banned:
         problems.append(f"the visitor matches the watchlist ({banned[0]['name']}: {banned[0]['reason']}); "
                         "security must clear them first")
     if problems:
+        if banned and len(problems) == 1:
+            _event(visit, VisitorActivity.DENIED, now, by)
         raise InputError("check-in", visit.code or str(visit.pk), "; ".join(problems))
     with transaction.atomic():
         badge = Credential.objects.create(

@@ -23,7 +23,14 @@ from linewatch.core.models import (
 )
 from linewatch.core.sitefile import convert
 from linewatch.core.sitefile.schema import FORMAT_VERSION
-from linewatch.workforce.models import Authorisation, WorkOrder
+from linewatch.workforce.models import (
+    Authorisation,
+    PlantCalendar,
+    PlantHoliday,
+    WorkOrder,
+    ZoneOwner,
+    ZoneRequirement,
+)
 
 
 def _compact(mapping: dict[str, Any]) -> dict[str, Any]:
@@ -85,6 +92,7 @@ def export_site(site: Site) -> dict[str, Any]:
             "slug": site.slug, "name": site.name, "kind": site.kind, "timezone": tz, "address": site.address,
             "latitude": site.latitude, "longitude": site.longitude, "description": site.description,
         }),
+        "calendar": _calendar(site),
         "companies": [
             _compact({
                 "slug": c.slug, "name": c.name, "kind": c.kind, "risk_standing": c.risk_standing,
@@ -184,14 +192,32 @@ def export_site(site: Site) -> dict[str, Any]:
     return _compact(data)
 
 
+def _calendar(site: Site) -> dict[str, Any]:
+    public = PlantCalendar.objects.filter(site=site).first()
+    days = PlantHoliday.objects.filter(site=site).order_by("date")
+    return _compact({
+        "country": public.country if public else None, "subdivision": public.subdivision if public else None,
+        "closed": [{"date": convert.date_to_file(d.date), "name": d.name} for d in days if d.closed],
+        "open": [{"date": convert.date_to_file(d.date), "name": d.name} for d in days if not d.closed],
+    })
+
+
 def _areas(site: Site) -> list[dict[str, Any]]:
     doors: dict[int, list[Door]] = {}
     for door in Door.objects.filter(site=site).select_related("controller").prefetch_related("readers"):
         doors.setdefault(door.area_id, []).append(door)
+    # sorted here, not by the database, whose collation may order '-' and '_' differently
+    requires: dict[int, list[str]] = {}
+    for r in ZoneRequirement.objects.filter(area__site=site):
+        requires.setdefault(r.area_id, []).append(r.kind)
+    owners: dict[int, list[str]] = {}
+    for o in ZoneOwner.objects.filter(area__site=site).select_related("person"):
+        owners.setdefault(o.area_id, []).append(o.person.key)
     return [
         _compact({
             "slug": a.slug, "name": a.name, "restricted_level": convert.restricted_to_file(a.restricted_level),
             "parent": a.parent.slug if a.parent else None, "description": a.description,
+            "requires": sorted(requires.get(a.pk, [])), "owners": sorted(owners.get(a.pk, [])),
             "doors": [
                 _compact({
                     "slug": d.slug, "name": d.name, "kind": d.kind,

@@ -36,7 +36,14 @@ from linewatch.core.models import (
 from linewatch.core.sitefile import convert
 from linewatch.core.sitefile.loader import Located, load_file
 from linewatch.core.sitefile.validate import dependency_name, validate
-from linewatch.workforce.models import Authorisation, WorkOrder
+from linewatch.workforce.models import (
+    Authorisation,
+    PlantCalendar,
+    PlantHoliday,
+    WorkOrder,
+    ZoneOwner,
+    ZoneRequirement,
+)
 
 
 @dataclass
@@ -121,8 +128,8 @@ class _SiteImporter:
     # Files may refer to each other's companies, people and teams, so every file goes through
     # one phase before any file starts the next.
     PHASES = (("organisation_and_site", "companies"), ("people",), ("affiliations", "teams"),
-              ("zones", "areas", "assets", "doors", "lines", "dependencies", "ownership", "work_orders",
-               "authorisations"))
+              ("calendar", "zones", "areas", "area_people", "assets", "doors", "lines", "dependencies", "ownership",
+               "work_orders", "authorisations"))
 
     def organisation_and_site(self) -> None:
         d, sync = self.d, self.sync
@@ -200,6 +207,42 @@ class _SiteImporter:
             ]
             self.sync.prune(team.memberships.all(), kept_members)
         self.sync.prune(Team.objects.filter(site=self.site), kept)
+
+    def calendar(self) -> None:
+        """The site's public-holiday country and its own closed and open days; no country, no record."""
+        c = self.d.get("calendar", {})
+        existing = _index(PlantCalendar.objects.filter(site=self.site), "site_id")
+        kept = []
+        if c.get("country"):
+            kept.append(self.sync.upsert(existing, self.site.pk, PlantCalendar, {"site": self.site},
+                                         {"country": c["country"], "subdivision": c.get("subdivision", "")}))
+        self.sync.prune(PlantCalendar.objects.filter(site=self.site), kept)
+        days = _index(PlantHoliday.objects.filter(site=self.site), "date")
+        kept = [
+            self.sync.upsert(days, convert.date_to_db(day["date"]), PlantHoliday,
+                             {"site": self.site, "date": convert.date_to_db(day["date"])},
+                             {"name": day["name"], "closed": section == "closed"})
+            for section in ("closed", "open") for day in c.get(section, [])
+        ]
+        self.sync.prune(PlantHoliday.objects.filter(site=self.site), kept)
+
+    def area_people(self) -> None:
+        """What each area requires of those who enter it, and who owns it (reviews, approvals)."""
+        requirements = _index(ZoneRequirement.objects.filter(area__site=self.site), "area_id", "kind")
+        owners = _index(ZoneOwner.objects.filter(area__site=self.site), "area_id", "person_id")
+        kept_requirements, kept_owners = [], []
+        for a in self.d.get("areas", []):
+            area = self.area[a["slug"]]
+            kept_requirements += [
+                self.sync.upsert(requirements, (area.pk, kind), ZoneRequirement, {"area": area, "kind": kind}, {})
+                for kind in a.get("requires", [])
+            ]
+            for key in a.get("owners", []):
+                person = self.person[key]
+                kept_owners.append(self.sync.upsert(owners, (area.pk, person.pk), ZoneOwner,
+                                                    {"area": area, "person": person}, {}))
+        self.sync.prune(ZoneRequirement.objects.filter(area__site=self.site), kept_requirements)
+        self.sync.prune(ZoneOwner.objects.filter(area__site=self.site), kept_owners)
 
     def _site_objects(self, model, section: str, key: str, values) -> dict:
         existing = _index(model.objects.filter(site=self.site), key)

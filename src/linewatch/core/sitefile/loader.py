@@ -6,7 +6,6 @@ map from each YAML path (e.g. `assets[3].interfaces[0].ip`) to its 1-based line.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,11 +67,11 @@ class _Builder:
             return result
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
-        value = self.constructor.construct_object(node)
-        # Dates stay strings: the schema and the importer parse them, and export writes them back.
-        if isinstance(value, dt.date | dt.datetime):
+        # Dates stay strings: the schema and the importer parse them (an impossible date such as
+        # 2026-02-30 becomes an error with its place, not a crash), and export writes them back.
+        if node.tag == "tag:yaml.org,2002:timestamp":
             return node.value
-        return value
+        return self.constructor.construct_object(node)
 
 
 class _Duplicate(Exception):

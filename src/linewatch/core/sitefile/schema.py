@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from linewatch.core import choices
-from linewatch.workforce.choices import WorkOrderStatus
+from linewatch.workforce.choices import TrainingKind, WorkOrderStatus
 
 FORMAT_VERSION = 1
 
@@ -59,11 +59,28 @@ DEPENDENCY = _object(
     ["assets"],
 )
 
+DAY = _object({"date": DATE, "name": {"type": "string", "minLength": 1}}, ["date", "name"])
+
+CALENDAR = {
+    **_object(
+        {
+            "country": {"type": "string", "pattern": "^[A-Z]{2}$",
+                        "description": "ISO 3166-1 alpha-2: public holidays from the holidays package, e.g. DE"},
+            "subdivision": {"type": "string", "minLength": 1, "maxLength": 16,
+                            "description": "The holidays package's subdivision, e.g. NW for North Rhine-Westphalia"},
+            "closed": {**_list(DAY), "description": "The plant's own days off: shutdowns, works holidays"},
+            "open": {**_list(DAY), "description": "Public holidays the plant works"},
+        }
+    ),
+    "description": "The days the plant is closed: scheduled authorisations do not open on them",
+}
+
 SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": "https://linewatch.dev/schemas/site-v1.json",
     "title": "Linewatch site",
-    "description": "A whole site as code: network zones, conduits, areas, assets, lines, teams, ownership, people.",
+    "description": "A whole site as code: network zones, conduits, areas, assets, lines, teams, ownership, people, "
+                   "work orders, authorisations, the plant calendar.",
     **_object(
         {
             "linewatch": {"const": FORMAT_VERSION, "description": "Format version"},
@@ -84,6 +101,7 @@ SCHEMA: dict[str, Any] = {
                 },
                 ["slug", "name", "kind", "timezone"],
             ),
+            "calendar": CALENDAR,
             "companies": _list(
                 _object(
                     {
@@ -164,6 +182,10 @@ SCHEMA: dict[str, Any] = {
                         "restricted_level": {"enum": RESTRICTED_LEVELS},
                         "parent": SLUG,
                         "description": TEXT,
+                        "requires": {**_list(_enum(TrainingKind)),
+                                     "description": "Training everyone entering the area must hold"},
+                        "owners": {**_list(SLUG),
+                                   "description": "Keys of the people who answer for the area and approve its grants"},
                         "doors": _list(
                             _object(
                                 {

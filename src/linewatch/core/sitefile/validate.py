@@ -18,6 +18,7 @@ import jsonschema
 from linewatch.core.sitefile.loader import Located, Path_
 from linewatch.core.sitefile.schema import SCHEMA
 from linewatch.errors import InputError, InputErrors
+from linewatch.workforce.engine.calendar import PlantCalendar
 
 _validator = jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker())
 
@@ -84,6 +85,7 @@ class _Checker:
             zoneinfo.ZoneInfo(d["site"]["timezone"])
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             self.fail(("site", "timezone"), f"unknown time zone {d['site']['timezone']!r}")
+        self._check_calendar(d.get("calendar", {}))
         for section, key in ORG_SECTIONS:
             self.unique(section, key)
         zones = self.unique("zones", "slug")
@@ -108,6 +110,13 @@ class _Checker:
         door_slugs: dict[str, Path_] = {}
         for i, area in enumerate(d.get("areas", [])):
             self.ref(("areas", i, "parent"), area.get("parent"), areas - {area["slug"]}, "parent area")
+            for field_name, what in (("requires", "training"), ("owners", "owner")):
+                values = area.get(field_name, [])
+                for j, value in enumerate(values):
+                    if field_name == "owners":
+                        self.ref(("areas", i, field_name, j), value, people, "person")
+                    if value in values[:j]:
+                        self.fail(("areas", i, field_name, j), f"{what} {value!r} is listed twice")
             for j, door in enumerate(area.get("doors", [])):
                 path = ("areas", i, "doors", j)
                 if door["slug"] in door_slugs:
@@ -159,6 +168,42 @@ class _Checker:
             seen_grants.add((grant["person"], grant["area"]))
             self._check_window(path, grant, "valid_from", "valid_to", parse_datetime)
         return self.errors
+
+    def _check_calendar(self, calendar: dict[str, Any]) -> None:
+        """Country and subdivision must be known to the holidays package (offline); a date is
+        listed once; an open day must be a public holiday there, or it removes nothing."""
+        country, subdivision = calendar.get("country", ""), calendar.get("subdivision", "")
+        public = PlantCalendar(country, subdivision)
+        if subdivision and not country:
+            self.fail(("calendar", "subdivision"), "a subdivision needs the country it belongs to")
+            country = ""
+        elif country:
+            try:
+                public.holiday(dt.date(2000, 1, 1))
+            except ValueError as exc:
+                self.fail(("calendar", "subdivision" if subdivision else "country"), str(exc))
+                country = ""
+        seen: dict[str, Path_] = {}
+        for section in ("closed", "open"):
+            for j, day in enumerate(calendar.get(section, [])):
+                path = ("calendar", section, j, "date")
+                try:
+                    date = dt.date.fromisoformat(day["date"])
+                except ValueError as exc:
+                    self.fail(path, str(exc))
+                    continue
+                if day["date"] in seen:
+                    first = seen[day["date"]]
+                    self.fail(path, f"{day['date']} is also listed at calendar.{first[1]}[{first[2]}]")
+                    continue
+                seen[day["date"]] = path
+                if section != "open":
+                    continue
+                if not calendar.get("country"):
+                    self.fail(path, "an open day removes a public holiday: the calendar needs a country")
+                elif country and public.holiday(date) is None:
+                    where = country + (f"-{subdivision}" if subdivision else "")
+                    self.fail(path, f"{day['date']} is not a public holiday in {where}")
 
     def _check_assets(self, assets: set[str], zones: set[str], areas: set[str]) -> None:
         ip_owner: dict[ipaddress.IPv4Address | ipaddress.IPv6Address, str] = {}

@@ -8,7 +8,8 @@ one worker, and any number of workers share the load. For each fetched batch a w
 3. enriches and detects (`detect.worker.process`) and records alerts — idempotent, the alert uid
    being a hash of the rule and the event uids;
 4. re-publishes each event to its entity's partition `lw.part.<n>` (Nats-Msg-Id = uid) for the
-   stateful stage, and waits for those acks;
+   stateful stage — and identity events also to their person's partition `lw.part.p<n>`
+   (Nats-Msg-Id = uid + ".p") — and waits for those acks;
 5. only then acks the batch.
 
 A worker killed anywhere in 1–5 acks nothing, so after `ack_wait` JetStream redelivers its
@@ -36,7 +37,7 @@ from linewatch.detect.context import ContextTracker
 from linewatch.detect.worker import Detector, process
 from linewatch.events.bus.jetstream import DETECT_CONSUMER, JetStream
 from linewatch.events.models import StoredEvent
-from linewatch.events.partitions import partition_of
+from linewatch.events.partitions import PERSON_KEYSPACE, partition_of, person_operators, person_partition_of
 from linewatch.events.schema import Event, EventClass, PhysicalAccessActivity
 from linewatch.events.store import store_events
 
@@ -55,6 +56,7 @@ class StatelessStage:
         self.config = js.config
         self.detectors = list(detectors)
         self.partitions = partitions
+        self.person_stage = bool(partitions and person_operators())  # workforce: one person's events at every site
         self.batch = batch
         self.context = ContextTracker()
         self._context_cursor = 0
@@ -128,6 +130,7 @@ class StatelessStage:
         """Store, detect, record, re-key. Raises if any step fails (nothing is acked then)."""
         started = time.monotonic()
         close_old_connections()
+        routed: list[tuple[int, Event]] = []
         try:
             store_events(events)  # the raw events, before enrichment changes their attributes
             started = self._touch(msgs, started)
@@ -137,12 +140,17 @@ class StatelessStage:
             for detection in detections:
                 _, created = record_alert(detection)
                 self.alerts += created
+            if self.person_stage:  # the key resolves people through the directory (the database)
+                routed = [(n, e) for e in events if (n := person_partition_of(e, self.partitions)) is not None]
             self._touch(msgs, started)
         finally:
             close_old_connections()
         if self.partitions:
-            self.js.publish_many((self.config.part_subject(partition_of(e, self.partitions)), _encode(e), e.uid)
-                                 for e in events)
+            # The person-keyed copy has its own message id: JetStream dedupes ids across the stream.
+            self.js.publish_many([
+                *((self.config.part_subject(partition_of(e, self.partitions)), _encode(e), e.uid) for e in events),
+                *((self.config.part_subject(f"{PERSON_KEYSPACE}{n}"), _encode(e),  # type: ignore[arg-type]
+                   f"{e.uid}.{PERSON_KEYSPACE}") for n, e in routed)])
 
     def _touch(self, msgs: Sequence[Msg], started: float) -> float:
         """Tell JetStream a slow batch is still being worked on, so it is not handed to another

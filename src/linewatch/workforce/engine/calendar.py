@@ -12,11 +12,13 @@ import holidays
 
 @dataclass(frozen=True)
 class PlantCalendar:
-    """The days a plant is closed. An empty country means site-specific dates only."""
+    """The days a plant is closed. An empty country means site-specific dates only; `removed`
+    are public holidays the plant works (its own `extra` days still close it)."""
 
     country: str = ""
     subdivision: str = ""
     extra: dict[dt.date, str] = field(default_factory=dict)
+    removed: frozenset[dt.date] = frozenset()
 
     @cached_property
     def _public(self) -> holidays.HolidayBase | dict:
@@ -25,12 +27,15 @@ class PlantCalendar:
         try:
             return holidays.country_holidays(self.country, subdiv=self.subdivision or None)
         except NotImplementedError as exc:
-            raise ValueError(f"unknown holiday calendar {self.country}-{self.subdivision}: {exc}") from None
+            where = self.country + (f"-{self.subdivision}" if self.subdivision else "")
+            raise ValueError(f"unknown holiday calendar {where}: {exc}") from None
 
     def holiday(self, day: dt.date) -> str | None:
         """The holiday's name when the plant is closed that day, else None."""
         if day in self.extra:
             return self.extra[day]
+        if day in self.removed:
+            return None
         name = self._public.get(day)
         return str(name) if name else None
 

@@ -33,6 +33,8 @@ from linewatch.workforce.engine.records import (
     Directory,
     distance_km,
 )
+from linewatch.workforce.engine.schedule import zone
+from linewatch.workforce.engine.watchlist import in_force as watchlist_in_force
 from linewatch.workforce.engine.watchlist import match as watchlist_match
 
 A = PhysicalAccessActivity
@@ -192,8 +194,8 @@ class WorkforceDetector:
 
     def _visitor_desk(self, event: Event) -> list[Finding]:
         """A check-out at the visitor desk ends the visit, whatever the visit record says; a
-        registration or a check-in is matched against the watchlist."""
-        if event.activity_id in (VisitorActivity.PRE_REGISTERED, VisitorActivity.CHECK_IN):
+        registration, a check-in or a refused check-in is matched against the watchlist."""
+        if event.activity_id in (VisitorActivity.PRE_REGISTERED, VisitorActivity.CHECK_IN, VisitorActivity.DENIED):
             return self._watchlist(event)
         if event.activity_id != VisitorActivity.CHECK_OUT:
             return []
@@ -207,22 +209,35 @@ class WorkforceDetector:
         return []
 
     def _watchlist(self, event: Event) -> list[Finding]:
+        """Matched against the entries in force at the event's site on its local date (its
+        organisation's, that plant's own, none past its last day). A refused check-in alerts too: a
+        banned person came to the gate; its evidence is the banned entry that refused them."""
         if not self.directory.watchlist:
             return []
         name = str(_attr(event, "user.full_name") or _attr(event, "user.name") or _attr(event, "actor.user.name")
                    or "")
         company = str(_attr(event, "user.org.name") or "")
-        hits = watchlist_match(name, company, self.directory.watchlist) if name else []
+        site = self.directory.sites.get(event.site)
+        try:
+            tz = zone(site.timezone) if site else dt.UTC
+        except ValueError:
+            tz = dt.UTC
+        entries = watchlist_in_force(self.directory.watchlist, event.site,
+                                     dt.datetime.fromtimestamp(event.time / 1000, tz).date())
+        hits = watchlist_match(name, company, entries) if name else []
         if not hits:
             return []
-        best = hits[0]
-        step = "registration" if event.activity_id == VisitorActivity.PRE_REGISTERED else "sign-in"
+        refused = event.activity_id == VisitorActivity.DENIED
+        best = next((h for h in hits if h.entry.level == "critical"), hits[0]) if refused else hits[0]
+        step = {VisitorActivity.PRE_REGISTERED: "registration", VisitorActivity.DENIED: "check-in refused"}.get(
+            event.activity_id, "sign-in")
         return [Finding("wf-watchlist-match", "critical" if best.entry.level == "critical" else "high", (event,), {
             "visitor": f"{name}{' (' + company + ')' if company else ''}", "at": step,
             "watchlist": f"{best.entry.id}: {best.matched} ({best.score:.0f}% alike"
                          f"{', same company' if best.company_matches else ''})",
             "reason": best.entry.reason or "listed", "others": len(hits) - 1,
-            "rule": "a visitor who matches the watchlist is held at reception until security confirms"},
+            "rule": "a banned visitor was turned away at check-in: security should know they came" if refused
+            else "a visitor who matches the watchlist is held at reception until security confirms"},
             str(_attr(event, "user.uid") or "") or None, None, event.site)]
 
     def flush(self) -> list[Finding]:
@@ -386,28 +401,33 @@ class WorkforceDetector:
         here = cred.id if cred else None
         for prior in reads:
             gap = event.time - prior.time
+            span = abs(gap)  # reads may arrive out of time order (several distributed workers feed a partition)
             if prior.site != site:
                 a, b = self.directory.sites.get(prior.site), self.directory.sites.get(site)
                 km = distance_km(a, b) if a and b else None
-                if km is not None and km > 1 and (gap <= 0 or km / (gap / 3600_000) > c.travel_kmh):
+                if km is not None and km > 1 and (span == 0 or km / (span / 3600_000) > c.travel_kmh):
                     two = prior.credential != here and prior.credential and here
                     rule = "wf-two-live-credentials" if two else "wf-impossible-travel"
+                    start = f"{prior.site}/{prior.area} at {_local(prior.time)}"
+                    end = f"{site}/{area} at {_local(event.time)}"
+                    if gap < 0:
+                        start, end = end, start
                     found.append(Finding(rule, "critical" if two else "high", (prior.event, event), {
-                        "from": f"{prior.site}/{prior.area} at {_local(prior.time)}",
-                        "to": f"{site}/{area} at {_local(event.time)}", "distance_km": round(km, 1),
-                        "needs_kmh": round(km / max(gap / 3600_000, 1e-6)), "limit_kmh": c.travel_kmh,
+                        "from": start, "to": end, "distance_km": round(km, 1),
+                        "needs_kmh": round(km / max(span / 3600_000, 1e-6)), "limit_kmh": c.travel_kmh,
                         "credentials": f"{prior.credential} / {here}"}, person, here, site,
                         (prior.credential,) if two else ()))
             elif (prior.credential and here and prior.credential != here and prior.area != area
-                  and 0 <= gap <= c.two_places_ms):
+                  and span <= c.two_places_ms):
                 found.append(Finding("wf-two-live-credentials", "critical", (prior.event, event), {
                     "first": f"{prior.credential} at {prior.site}/{prior.area} {_local(prior.time)}",
                     "second": f"{here} at {site}/{area} {_local(event.time)}",
                     "window": f"{c.two_places_ms // 60000} min",
                     "rule": "one person cannot carry two live credentials to two places: one is in someone else's hand",
                     "restricted_area": self._restricted(site, area)}, person, here, site, (prior.credential,)))
+        newer = [r for r in reads if r.credential == here and r.time > event.time]  # arrived out of order
         reads[:] = [r for r in reads if r.credential != here and event.time - r.time <= max(c.two_places_ms, 86400_000)]
-        reads.append(_LastRead(event.time, site, area, here, event))
+        reads.append(newer[-1] if newer else _LastRead(event.time, site, area, here, event))
         return found
 
     def _restricted(self, site: str, area: str) -> bool:

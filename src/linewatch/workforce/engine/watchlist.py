@@ -8,8 +8,10 @@ never lowers it: people change employers."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz
@@ -25,6 +27,8 @@ class WatchlistRecord:
     company: str = ""
     reason: str = ""
     level: str = "high"  # high, or critical for a banned person
+    sites: frozenset[str] = frozenset()  # site slugs where it applies (its organisation's, or its one site); empty: all
+    expires_on: dt.date | None = None  # the last day it applies
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,13 @@ def score(a: str, b: str) -> float:
     both_multi = " " in x and " " in y
     set_score = fuzz.token_set_ratio(x, y) if both_multi else 0.0  # one shared word is no match
     return max(fuzz.token_sort_ratio(x, y), set_score)
+
+
+def in_force(entries: Iterable[WatchlistRecord], site: str, day: dt.date) -> list[WatchlistRecord]:
+    """The entries that apply at `site` on `day` (the site's local date): an organisation's entries
+    do not reach another organisation's visitors, a plant's own entries not another plant's, and an
+    entry past its last day matches nobody."""
+    return [e for e in entries if (not e.sites or site in e.sites) and (e.expires_on is None or day <= e.expires_on)]
 
 
 def match(name: str, company: str, entries: list[WatchlistRecord],
