@@ -7,8 +7,8 @@ import datetime as dt
 
 import pytest
 
+from linewatch.core import services as core_services
 from linewatch.core.models import Person
-from linewatch.workforce import services
 from linewatch.workforce.models import Credential
 
 pytestmark = pytest.mark.django_db
@@ -33,11 +33,11 @@ def test_dormancy_survives_a_restart_of_the_pipeline_detector(alpha_beta):
     assert card.last_used_at == NOW
     first.detect([read(NOW + dt.timedelta(hours=2), "d-2")])  # within the day: not written again
     assert Credential.objects.get(pk=card.pk).last_used_at == NOW
-    services._cache["directory"] = None  # a new process
+    core_services._graph_cache.clear()  # a new process
     again = WorkforcePipelineDetector()
     alerts = again.detect([read(NOW + dt.timedelta(days=45), "d-3")])
     assert "lw-wf-dormant-credential" in [a.rule_id for a in alerts]
-    services._cache["directory"] = None
+    core_services._graph_cache.clear()
     fresh = WorkforcePipelineDetector()
     assert "lw-wf-dormant-credential" not in [a.rule_id for a in fresh.detect([read(NOW + dt.timedelta(days=46),
                                                                                          "d-4")])]
