@@ -134,7 +134,10 @@ def fast_password_hashing(settings):
 @pytest.fixture(autouse=True)
 def fresh_model_caches():
     """The model caches are versioned by the newest audit-entry id; a rolled-back test can leave a later test the
-    same id over other data (SQLite reuses ids), so each test starts with none."""
+    same id over other data (SQLite reuses ids), so each test starts with none. The pipeline's presence context
+    (who badged in where, in process memory) starts empty too, as in a new worker."""
     from linewatch.core import services
+    from linewatch.detect import context, worker
 
     services._graph_cache.clear()
+    worker._default_context = context.ContextTracker()

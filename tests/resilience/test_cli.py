@@ -5,21 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.utils import timezone
 from typer.testing import CliRunner
 
 from linewatch.cli import app
 from linewatch.resilience import cap
 from linewatch.resilience.models import Crisis
-from tests.resilience.conftest import NOW
 
 runner = CliRunner()
-
-
-@pytest.fixture(autouse=True)
-def _clock(monkeypatch):
-    """The commands read the wall clock; the fixture's badge-ins are minutes before NOW, so the commands run then."""
-    monkeypatch.setattr(timezone, "now", lambda: NOW)
 
 
 @pytest.mark.django_db

@@ -16,6 +16,7 @@ from linewatch.core.models import Site
 from linewatch.resilience import services
 from linewatch.response.models import Notification, Receipt
 from linewatch.response.notify import dispatch_due
+from tests.resilience.conftest import NOW
 from tests.response.test_notify import smtp_relay  # noqa: F401  (fixture)
 
 
@@ -25,7 +26,7 @@ def test_roll_call_mail_goes_out_and_a_reply_to_it_is_the_answer(people, smtp_re
     port, received = smtp_relay
     monkeypatch.setenv("LINEWATCH_SMTP_RELAY", f"127.0.0.1:{port}")
     monkeypatch.setenv("LINEWATCH_SMTP_FROM", "rollcall@alpha.example")
-    now = dt.datetime.now(dt.UTC)
+    now = NOW  # the fixture's badge-ins are minutes before it
     crisis = services.declare(title="Evacuation drill", kind="physical", sites=[Site.objects.get(slug="alpha")],
                               by="lead", exercise=True, now=now)
     assert dispatch_due(now) == 3  # Anna, Tom and Vera each get one e-mail
