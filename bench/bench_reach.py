@@ -1,6 +1,6 @@
 """Benchmark: reachability through a chain of three 10,000-rule first-match firewalls, 20,000 hosts.
 
-    python bench/bench_reach.py [--rules 10000] [--hosts 20000] [--queries 200] [--baseline-pairs 200]
+    python bench/bench_reach.py [--rules 10000] [--hosts 20000] [--queries 200] [--baseline-pairs 200] [--nat]
 
 Random rules as in the research bench (shared/design/research/bdd-bench.py): prefixes inside 10.0.0.0/8, TCP/UDP
 services with a few port ranges, half accept / half drop, plus a conntrack ESTABLISHED accept on top; FORWARD policy
@@ -13,6 +13,11 @@ Baseline: the naive per-packet first-match scan (linewatch.segmentation.engine.m
 attributes hops) through the three firewalls, for a sample of host pairs and services; the benchmark checks that it
 agrees with the BDD answer on every sampled pair before timing it. One BDD query answers *every* source port of a
 service at once; the naive scan answers one packet, so the ratio is a lower bound.
+
+`--nat` gives fw1 a source NAT for the office range 172.16.0.0/12 (no sampled host is in it) and fw3 a port forward
+(10.255.255.254 tcp/8443 to 10.128.0.10:443): the answers for the sampled pairs stay those of the naive scan, while
+every packet set now carries its original header (the ghost fields of NAT mode), so the figures show what NAT mode
+costs; one more query measures the port forward itself.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from linewatch.segmentation.engine.model import (  # noqa: E402
     Device,
     Interface,
     Match,
+    NatRule,
     Packet,
     PortRange,
     Route,
@@ -66,7 +72,16 @@ def random_rules(rng: random.Random, n: int, name: str) -> RuleSet:
     return rs
 
 
-def network(n_rules: int, seed: int) -> Network:
+def add_nat(fw1: Device, fw3: Device) -> None:
+    net = ipaddress.IPv4Network
+    fw1.rulesets[0].nat.append(NatRule("post", "snat", Match(src=(net("172.16.0.0/12"),), out_ifaces=("b",)),
+                                       "fw1.rules:nat1", (net("192.168.12.1/32"),)))
+    fw3.rulesets[0].nat.append(NatRule("pre", "dnat", Match(dst=(net("10.255.255.254/32"),), protocols=(6,),
+                                                             dports=(PortRange(8443, 8443),), in_ifaces=("a",)),
+                                       "fw3.rules:nat1", (net("10.128.0.10/32"),), PortRange(443, 443)))
+
+
+def network(n_rules: int, seed: int, nat: bool = False) -> Network:
     rng = random.Random(seed)
     iface = Interface
     ip = ipaddress.IPv4Interface
@@ -83,6 +98,8 @@ def network(n_rules: int, seed: int) -> Network:
     fw3 = Device("fw3", interfaces={"a": iface("a", (ip("192.168.23.2/30"),)), "b": iface("b", (ip("10.128.0.1/9"),))},
                  routes=[Route(net("10.0.0.0/9"), next_hop=hop("192.168.23.1"))],
                  rulesets=[random_rules(rng, n_rules, "fw3")])
+    if nat:
+        add_nat(fw1, fw3)
     return Network([fw1, fw2, fw3])
 
 
@@ -108,11 +125,13 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--baseline-pairs", type=int, default=200)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--nat", action="store_true", help="NAT mode: a source NAT on fw1 and a port forward on fw3")
     args = ap.parse_args()
     rng = random.Random(args.seed)
-    print(f"backend={BACKEND} dynamic_reordering=off rules/firewall={args.rules} hosts={args.hosts}")
+    print(f"backend={BACKEND} dynamic_reordering=off rules/firewall={args.rules} hosts={args.hosts} "
+          f"nat={'on' if args.nat else 'off'}")
 
-    net = network(args.rules, args.seed)
+    net = network(args.rules, args.seed, args.nat)
     build = []
     for name in ("fw1", "fw2", "fw3"):
         t0 = time.perf_counter()
@@ -159,6 +178,17 @@ def main() -> None:
     q_med, q_p95 = statistics.median(times) * 1e3, sorted(times)[int(len(times) * 0.95) - 1] * 1e3
     print(f"single query (host->host, one service, witness + hops + return): median {q_med:.2f} ms, "
           f"p95 {q_p95:.2f} ms over {len(times)}; dispositions {dispositions}")
+
+    if args.nat:
+        fwd = []
+        for s in left[:20]:
+            t0 = time.perf_counter()
+            a = net.reach(f"{ipaddress.IPv4Address(s)}/32", "10.255.255.254/32", Service.parse("tcp/8443"))
+            fwd.append(time.perf_counter() - t0)
+        hops = a.flows[0].hops if a.flows else []
+        print(f"port-forward query (to 10.255.255.254 tcp/8443, DNAT on fw3): median {statistics.median(fwd) * 1e3:.2f}"
+              f" ms over {len(fwd)}; last: {a.disposition}, NAT at "
+              f"{[n['rule'] for h in hops for n in h.nat] or 'no hop'}")
 
     # baseline: naive first-match scan, one concrete packet per pair, checked against the BDD answer first
     sample = pairs[: args.baseline_pairs]
